@@ -1,0 +1,202 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+
+namespace SidecarInjector.Crds.Config;
+
+/// <summary>The log shipper's configuration: the <c>logging</c> section of a sidecar, and its SIDECAR_CONFIG.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class LoggingConfig
+{
+    [JsonPropertyName("paths")]
+    [Description("Glob patterns of the files to tail, e.g. /var/log/app/*.log; ** matches any depth. New files are picked up as they appear.")]
+    [Required]
+    [MinLength(1)]
+    public List<string> Paths { get; set; } = [];
+
+    [JsonPropertyName("exclude")]
+    [Description("Glob patterns of files not to tail, even when they match paths (e.g. rotated, compressed files).")]
+    public List<string>? Exclude { get; set; }
+
+    [JsonPropertyName("format")]
+    [Description("auto: lines that are JSON objects become records with their fields, other lines become {\"message\": line}. json: like auto, non-JSON lines are counted as parse errors. plain: every line is a message.")]
+    public LogFormat Format { get; set; } = LogFormat.Auto;
+
+    [JsonPropertyName("multiline")]
+    [Description("Joins continuation lines (e.g. stack traces) to the line that starts a record.")]
+    public MultilineConfig? Multiline { get; set; }
+
+    [JsonPropertyName("sink")]
+    [Description("Where records are shipped.")]
+    [Required]
+    public LogSinkConfig Sink { get; set; } = new();
+
+    [JsonPropertyName("stateDir")]
+    [Description("Writable directory where read offsets are checkpointed after the sink acknowledges a batch; put it on a volume that outlives the container (e.g. the shared emptyDir) so a restart resumes without loss.")]
+    [Required]
+    [MinLength(1)]
+    public string StateDir { get; set; } = string.Empty;
+
+    [JsonPropertyName("readFrom")]
+    [Description("Where to start a file seen for the first time: head (everything already in it) or tail (only new lines).")]
+    public ReadFrom ReadFrom { get; set; } = ReadFrom.Head;
+
+    [JsonPropertyName("batch")]
+    [Description("How records are grouped into requests to the sink.")]
+    public BatchConfig Batch { get; set; } = new();
+
+    [JsonPropertyName("retry")]
+    [Description("Backoff between retries of a batch the sink failed with a retryable error (429, 5xx, network). Retries go on until the sink recovers; reading pauses meanwhile.")]
+    public RetryBackoffConfig Retry { get; set; } = new();
+
+    [JsonPropertyName("maxBufferedBytes")]
+    [Description("Most bytes of records held in memory; when reached, reading pauses until the sink catches up (the files are the buffer).")]
+    [Range(65536, 1073741824)]
+    public int MaxBufferedBytes { get; set; } = 8 * 1024 * 1024;
+
+    [JsonPropertyName("pollIntervalMs")]
+    [Description("How often files and globs are checked for new data when no file event arrives.")]
+    [Range(10, 60000)]
+    public int PollIntervalMs { get; set; } = 250;
+
+    [JsonPropertyName("healthPort")]
+    [Description("Port of /healthz, /readyz and /metrics.")]
+    [Range(1, 65535)]
+    public int HealthPort { get; set; } = 2020;
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<LogFormat>))]
+public enum LogFormat
+{
+    [JsonStringEnumMemberName("auto")]
+    Auto,
+
+    [JsonStringEnumMemberName("json")]
+    Json,
+
+    [JsonStringEnumMemberName("plain")]
+    Plain,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ReadFrom>))]
+public enum ReadFrom
+{
+    [JsonStringEnumMemberName("head")]
+    Head,
+
+    [JsonStringEnumMemberName("tail")]
+    Tail,
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class MultilineConfig
+{
+    [JsonPropertyName("startPattern")]
+    [Description("A .NET regular expression that matches the first line of a record; lines that do not match are appended to the previous record.")]
+    [Required]
+    [MinLength(1)]
+    public string StartPattern { get; set; } = string.Empty;
+
+    [JsonPropertyName("maxLines")]
+    [Description("Most lines joined into one record.")]
+    [Range(2, 10000)]
+    public int MaxLines { get; set; } = 500;
+
+    [JsonPropertyName("flushAfterMs")]
+    [Description("A pending record is emitted when no continuation line arrives within this time.")]
+    [Range(10, 60000)]
+    public int FlushAfterMs { get; set; } = 1000;
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class LogSinkConfig
+{
+    [JsonPropertyName("type")]
+    [Description("stdout (NDJSON on standard output), http (NDJSON POST), loki (push API), elasticsearch (_bulk), otlp (OTLP/HTTP JSON logs) or syslog (RFC 5424 over TCP, octet counting).")]
+    [Required]
+    public LogSinkType Type { get; set; } = LogSinkType.Stdout;
+
+    [JsonPropertyName("url")]
+    [Description("Endpoint: http(s)://... for http, loki (base URL or .../loki/api/v1/push), elasticsearch (base URL), otlp (base URL or .../v1/logs); tcp://host:port for syslog. Required for every type but stdout.")]
+    public string? Url { get; set; }
+
+    [JsonPropertyName("headers")]
+    [Description("Extra HTTP headers, e.g. Authorization.")]
+    public Dictionary<string, string>? Headers { get; set; }
+
+    [JsonPropertyName("gzip")]
+    [Description("Compress HTTP request bodies with gzip.")]
+    public bool Gzip { get; set; }
+
+    [JsonPropertyName("index")]
+    [Description("elasticsearch: the index records are written to.")]
+    public string? Index { get; set; }
+
+    [JsonPropertyName("labels")]
+    [Description("loki: stream labels added to every record's stream.")]
+    public Dictionary<string, string>? Labels { get; set; }
+
+    [JsonPropertyName("appName")]
+    [Description("syslog: the APP-NAME field; absent uses the pod name.")]
+    public string? AppName { get; set; }
+
+    [JsonPropertyName("timeoutSeconds")]
+    [Description("Timeout of one request to the sink.")]
+    [Range(1, 300)]
+    public int TimeoutSeconds { get; set; } = 10;
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<LogSinkType>))]
+public enum LogSinkType
+{
+    [JsonStringEnumMemberName("stdout")]
+    Stdout,
+
+    [JsonStringEnumMemberName("http")]
+    Http,
+
+    [JsonStringEnumMemberName("loki")]
+    Loki,
+
+    [JsonStringEnumMemberName("elasticsearch")]
+    Elasticsearch,
+
+    [JsonStringEnumMemberName("otlp")]
+    Otlp,
+
+    [JsonStringEnumMemberName("syslog")]
+    Syslog,
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class BatchConfig
+{
+    [JsonPropertyName("maxRecords")]
+    [Description("Most records in one request.")]
+    [Range(1, 100000)]
+    public int MaxRecords { get; set; } = 1000;
+
+    [JsonPropertyName("maxBytes")]
+    [Description("Most bytes of records in one request.")]
+    [Range(1024, 67108864)]
+    public int MaxBytes { get; set; } = 1024 * 1024;
+
+    [JsonPropertyName("flushIntervalMs")]
+    [Description("A batch that is not full is sent after this long.")]
+    [Range(1, 60000)]
+    public int FlushIntervalMs { get; set; } = 1000;
+}
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed class RetryBackoffConfig
+{
+    [JsonPropertyName("initialBackoffMs")]
+    [Description("First delay; it doubles on each failure, with jitter.")]
+    [Range(1, 600000)]
+    public int InitialBackoffMs { get; set; } = 500;
+
+    [JsonPropertyName("maxBackoffMs")]
+    [Description("Longest delay between attempts.")]
+    [Range(1, 3600000)]
+    public int MaxBackoffMs { get; set; } = 30000;
+}

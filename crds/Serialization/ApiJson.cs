@@ -1,0 +1,91 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using k8s;
+
+namespace SidecarInjector.Crds.Serialization;
+
+/// <summary>
+/// JSON conversion of API and config types with the Kubernetes client's serializer settings,
+/// turning System.Text.Json's errors into one line that names the field.
+/// </summary>
+public static partial class ApiJson
+{
+    public static T Deserialize<T>(JsonNode node)
+    {
+        try
+        {
+            return KubernetesJson.Deserialize<T>(node) ?? throw new ApiJsonException("$", "the document is empty");
+        }
+        catch (JsonException e)
+        {
+            throw Describe(e);
+        }
+        catch (FormatException e)
+        {
+            throw new ApiJsonException("$", e.Message);
+        }
+    }
+
+    public static JsonNode SerializeToNode<T>(T value) =>
+        JsonNode.Parse(KubernetesJson.Serialize(value!)) ?? new JsonObject();
+
+    public static string Serialize<T>(T value) => KubernetesJson.Serialize(value!);
+
+    /// <summary>Rewrites a STJ exception as "spec.sidecars[0]: unknown field 'tpye'".</summary>
+    public static ApiJsonException Describe(JsonException e)
+    {
+        var path = ToFieldPath(e.Path);
+        var unknown = UnknownMember().Match(e.Message);
+        if (unknown.Success)
+        {
+            return new ApiJsonException(path, $"unknown field '{unknown.Groups[1].Value}'", e);
+        }
+
+        var convert = ConvertFailure().Match(e.Message);
+        if (convert.Success)
+        {
+            var target = convert.Groups[1].Value;
+            var expected = target.Split('.', '+')[^1] switch
+            {
+                "Int32" or "Int64" or "Nullable`1[System.Int32]" => "an integer",
+                "Double" => "a number",
+                "Boolean" => "true or false",
+                "String" => "a string",
+                var t when t.StartsWith("List`1", StringComparison.Ordinal) => "a list",
+                var t => EnumValues(target) ?? $"a valid {t}",
+            };
+            return new ApiJsonException(path, $"expected {expected}", e);
+        }
+
+        return new ApiJsonException(path, e.InnerException?.Message ?? e.Message.Split(" Path:", 2)[0], e);
+    }
+
+    private static string? EnumValues(string typeName)
+    {
+        var type = typeof(ApiJson).Assembly.GetType(typeName.Split('`')[0]);
+        if (type is not { IsEnum: true })
+        {
+            return null;
+        }
+
+        return "one of " + string.Join(", ", Schema.EnumNames.Of(type));
+    }
+
+    internal static string ToFieldPath(string? jsonPath)
+    {
+        if (string.IsNullOrEmpty(jsonPath) || jsonPath == "$")
+        {
+            return "(document)";
+        }
+
+        var path = jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath.TrimStart('$');
+        return path.Replace("['", ".", StringComparison.Ordinal).Replace("']", string.Empty, StringComparison.Ordinal).TrimStart('.');
+    }
+
+    [GeneratedRegex("property '([^']+)' could not be mapped")]
+    private static partial Regex UnknownMember();
+
+    [GeneratedRegex("could not be converted to ([^ .]+(?:\\.[^ .]+)*)\\.")]
+    private static partial Regex ConvertFailure();
+}

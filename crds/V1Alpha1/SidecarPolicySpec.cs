@@ -1,0 +1,54 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+using k8s.Models;
+using SidecarInjector.Crds.Schema;
+
+namespace SidecarInjector.Crds.V1Alpha1;
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+[CelRule("self.sidecars.all(a, self.sidecars.exists_one(b, b.name == a.name))", "sidecar names must be unique within a policy")]
+public sealed class SidecarPolicySpec
+{
+    [JsonPropertyName("namespaceSelector")]
+    [Description("Namespaces whose pods this policy applies to, by namespace labels. Empty or absent selects every namespace; kube-system, kube-public, kube-node-lease and mirror pods are never injected.")]
+    public V1LabelSelector? NamespaceSelector { get; set; }
+
+    [JsonPropertyName("podSelector")]
+    [Description("Pods this policy applies to, by pod labels. Empty or absent selects every pod in the selected namespaces.")]
+    public V1LabelSelector? PodSelector { get; set; }
+
+    [JsonPropertyName("injection")]
+    [Description("OptIn: a pod must be annotated sidecarinjector.io/inject with \"true\" or a list naming this policy. Always: every selected pod, unless annotated sidecarinjector.io/inject: \"false\".")]
+    public InjectionMode Injection { get; set; } = InjectionMode.OptIn;
+
+    [JsonPropertyName("failurePolicy")]
+    [Description("What the API server does when the webhook cannot inject this policy: Ignore admits the pod unchanged (fail open), Fail rejects it.")]
+    public FailurePolicy FailurePolicy { get; set; } = FailurePolicy.Ignore;
+
+    [JsonPropertyName("priority")]
+    [Description("Order when several policies inject into one pod: higher priorities are injected first (their native sidecars start first); ties are broken by name.")]
+    [Range(0, 1000000)]
+    public int Priority { get; set; } = 100;
+
+    [JsonPropertyName("sidecars")]
+    [Description("The containers to inject, in order.")]
+    [Required]
+    [MinLength(1)]
+    [MaxLength(16)]
+    public List<SidecarSpec> Sidecars { get; set; } = [];
+
+    [JsonPropertyName("volumes")]
+    [Description("Pod volumes added with the sidecars (for example an emptyDir for log files shared with the app). A volume whose name the pod already has is not added again.")]
+    [KubernetesCoreType("pod.spec.volumes")]
+    public List<V1Volume>? Volumes { get; set; }
+
+    [JsonPropertyName("appContainerMounts")]
+    [Description("Volume mounts added to every app container (not to init containers), for example the shared log directory. A mount whose mountPath a container already uses is skipped with a warning.")]
+    [KubernetesCoreType("pod.spec.containers.volumeMounts")]
+    public List<V1VolumeMount>? AppContainerMounts { get; set; }
+
+    [JsonPropertyName("rollout")]
+    [Description("How pods injected with an older version of this policy are brought up to date.")]
+    public RolloutSpec? Rollout { get; set; }
+}

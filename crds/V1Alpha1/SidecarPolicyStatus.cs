@@ -1,0 +1,30 @@
+using System.ComponentModel;
+using System.Text.Json.Serialization;
+using k8s.Models;
+using SidecarInjector.Crds.Schema;
+
+namespace SidecarInjector.Crds.V1Alpha1;
+
+public sealed class SidecarPolicyStatus
+{
+    [JsonPropertyName("observedGeneration")]
+    [Description("The metadata.generation this status was computed from.")]
+    public long? ObservedGeneration { get; set; }
+
+    [JsonPropertyName("conditions")]
+    [Description("Ready (the policy is valid and its webhook entry is installed) and Degraded (what is wrong), with reasons.")]
+    [KubernetesCoreType("apiservice.status.conditions")]
+    public List<V1Condition>? Conditions { get; set; }
+
+    [JsonPropertyName("templateHash")]
+    [Description("Hash of what this policy injects; pods annotated with another hash are outdated.")]
+    public string? TemplateHash { get; set; }
+
+    [JsonPropertyName("injectedPods")]
+    [Description("Pods currently running with this policy's sidecars, any template hash.")]
+    public int InjectedPods { get; set; }
+
+    [JsonPropertyName("outdatedPods")]
+    [Description("Injected pods whose template hash is not the current one.")]
+    public int OutdatedPods { get; set; }
+}

@@ -1,0 +1,257 @@
+using System.Text.RegularExpressions;
+using k8s.Models;
+using SidecarInjector.Crds.Config;
+using SidecarInjector.Crds.Schema;
+using SidecarInjector.Crds.Selection;
+using SidecarInjector.Crds.V1Alpha1;
+
+namespace SidecarInjector.Crds.Validation;
+
+/// <summary>
+/// Everything that makes a SidecarPolicy invalid: the CRD's schema constraints and CEL rules
+/// (so offline tools reject what the API server would), and what a schema cannot say (requests
+/// within limits, a security context that only tightens the restricted defaults).
+/// </summary>
+public static class SidecarPolicyValidator
+{
+    /// <summary>Environment variables the injector sets on every sidecar.</summary>
+    public static readonly IReadOnlySet<string> ReservedEnv =
+        new HashSet<string>(StringComparer.Ordinal) { "POD_NAME", "POD_NAMESPACE", "NODE_NAME", "SIDECAR_CONFIG" };
+
+    public static IReadOnlyList<ValidationProblem> Validate(SidecarPolicy policy)
+    {
+        var problems = new List<ValidationProblem>();
+        if (string.IsNullOrEmpty(policy.Metadata?.Name))
+        {
+            problems.Add(new ValidationProblem("metadata.name", "required"));
+        }
+        else if (!Regex.IsMatch(policy.Metadata.Name, "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$") || policy.Metadata.Name.Length > 63)
+        {
+            // The name is a path segment (/mutate/<name>) and part of a webhook name: a DNS label.
+            problems.Add(new ValidationProblem("metadata.name", $"'{policy.Metadata.Name}' must be a DNS label (lowercase letters, digits and '-', at most 63 characters)"));
+        }
+
+        if (!string.IsNullOrEmpty(policy.Metadata?.NamespaceProperty))
+        {
+            problems.Add(new ValidationProblem("metadata.namespace", "SidecarPolicy is cluster-scoped; remove the namespace"));
+        }
+
+        ValidateSpec(policy.Spec, "spec", problems);
+        return problems;
+    }
+
+    public static void ValidateSpec(SidecarPolicySpec spec, string path, List<ValidationProblem> problems)
+    {
+        SchemaWalker.Validate(spec, path, problems);
+        LabelSelectorMatcher.Validate(spec.NamespaceSelector, $"{path}.namespaceSelector", problems);
+        LabelSelectorMatcher.Validate(spec.PodSelector, $"{path}.podSelector", problems);
+
+        var volumeNames = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < (spec.Volumes?.Count ?? 0); i++)
+        {
+            var name = spec.Volumes![i].Name;
+            if (string.IsNullOrEmpty(name))
+            {
+                problems.Add(new ValidationProblem($"{path}.volumes[{i}].name", "required"));
+            }
+            else if (!volumeNames.Add(name))
+            {
+                problems.Add(new ValidationProblem($"{path}.volumes[{i}].name", $"duplicate volume '{name}'"));
+            }
+        }
+
+        for (var i = 0; i < (spec.AppContainerMounts?.Count ?? 0); i++)
+        {
+            var mount = spec.AppContainerMounts![i];
+            var at = $"{path}.appContainerMounts[{i}]";
+            if (string.IsNullOrEmpty(mount.MountPath))
+            {
+                problems.Add(new ValidationProblem($"{at}.mountPath", "required"));
+            }
+
+            if (!volumeNames.Contains(mount.Name ?? string.Empty))
+            {
+                // A mount of a volume the pod may not have would make the API server reject the pod.
+                problems.Add(new ValidationProblem($"{at}.name", $"'{mount.Name}' is not one of the policy's volumes"));
+            }
+        }
+
+        var sidecarNames = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < spec.Sidecars.Count; i++)
+        {
+            var sidecar = spec.Sidecars[i];
+            var at = $"{path}.sidecars[{i}]";
+            if (!string.IsNullOrEmpty(sidecar.Name) && !sidecarNames.Add(sidecar.Name))
+            {
+                problems.Add(new ValidationProblem($"{at}.name", $"duplicate sidecar name '{sidecar.Name}'"));
+            }
+
+            ValidateSidecar(sidecar, at, problems);
+        }
+    }
+
+    private static void ValidateSidecar(SidecarSpec sidecar, string at, List<ValidationProblem> problems)
+    {
+        CheckTypedSection(sidecar.Type == SidecarType.Logging, sidecar.Logging is not null, "logging", sidecar.Type, at, problems);
+        CheckTypedSection(sidecar.Type == SidecarType.Ambassador, sidecar.Ambassador is not null, "ambassador", sidecar.Type, at, problems);
+        CheckTypedSection(sidecar.Type == SidecarType.Adapter, sidecar.Adapter is not null, "adapter", sidecar.Type, at, problems);
+        if (sidecar.Type == SidecarType.Custom && sidecar.ReadinessProbe is null)
+        {
+            problems.Add(new ValidationProblem($"{at}.readinessProbe", "required for type Custom: there is no default readiness probe for it"));
+        }
+
+        ValidateResources(sidecar.Resources, $"{at}.resources", problems);
+        ValidateSecurityContext(sidecar.SecurityContext, $"{at}.securityContext", problems);
+
+        for (var i = 0; i < (sidecar.Env?.Count ?? 0); i++)
+        {
+            var name = sidecar.Env![i].Name;
+            if (string.IsNullOrEmpty(name))
+            {
+                problems.Add(new ValidationProblem($"{at}.env[{i}].name", "required"));
+            }
+            else if (ReservedEnv.Contains(name))
+            {
+                problems.Add(new ValidationProblem($"{at}.env[{i}].name", $"{name} is set by the injector and cannot be overridden"));
+            }
+        }
+
+        var portNames = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < (sidecar.Ports?.Count ?? 0); i++)
+        {
+            var port = sidecar.Ports![i];
+            if (port.ContainerPort is < 1 or > 65535)
+            {
+                problems.Add(new ValidationProblem($"{at}.ports[{i}].containerPort", $"must be between 1 and 65535, got {port.ContainerPort}"));
+            }
+
+            if (port.Name is { } portName && (portName.Length > 15 || !portNames.Add(portName)))
+            {
+                problems.Add(new ValidationProblem($"{at}.ports[{i}].name", $"'{portName}' must be unique and at most 15 characters"));
+            }
+        }
+
+        for (var i = 0; i < (sidecar.VolumeMounts?.Count ?? 0); i++)
+        {
+            var mount = sidecar.VolumeMounts![i];
+            if (string.IsNullOrEmpty(mount.Name) || string.IsNullOrEmpty(mount.MountPath))
+            {
+                problems.Add(new ValidationProblem($"{at}.volumeMounts[{i}]", "name and mountPath are required"));
+            }
+        }
+
+        if (sidecar.Logging is { } logging)
+        {
+            ValidateLogging(logging, $"{at}.logging", problems);
+        }
+    }
+
+    private static void CheckTypedSection(bool expected, bool present, string section, SidecarType type, string at, List<ValidationProblem> problems)
+    {
+        if (expected && !present)
+        {
+            problems.Add(new ValidationProblem($"{at}.{section}", $"required for type {type}"));
+        }
+        else if (!expected && present)
+        {
+            problems.Add(new ValidationProblem($"{at}.{section}", $"not allowed for type {type}: each sidecar has exactly the typed section matching its type"));
+        }
+    }
+
+    private static void ValidateResources(V1ResourceRequirements? resources, string at, List<ValidationProblem> problems)
+    {
+        if (resources?.Limits is not { Count: > 0 } limits || !limits.ContainsKey("memory"))
+        {
+            problems.Add(new ValidationProblem($"{at}.limits.memory", "required: every injected container has a memory limit"));
+            return;
+        }
+
+        foreach (var (name, request) in resources.Requests ?? new Dictionary<string, ResourceQuantity>())
+        {
+            if (limits.TryGetValue(name, out var limit) && request.ToDecimal() > limit.ToDecimal())
+            {
+                problems.Add(new ValidationProblem($"{at}.requests.{name}", $"request {request} is more than the limit {limit}"));
+            }
+        }
+    }
+
+    private static void ValidateSecurityContext(V1SecurityContext? context, string at, List<ValidationProblem> problems)
+    {
+        if (context is null)
+        {
+            return;
+        }
+
+        // The restricted Pod Security Standard; a policy may tighten it, never loosen it.
+        if (context.Privileged == true)
+        {
+            problems.Add(new ValidationProblem($"{at}.privileged", "must not be true (restricted Pod Security Standard)"));
+        }
+
+        if (context.AllowPrivilegeEscalation == true)
+        {
+            problems.Add(new ValidationProblem($"{at}.allowPrivilegeEscalation", "must not be true (restricted Pod Security Standard)"));
+        }
+
+        if (context.RunAsNonRoot == false)
+        {
+            problems.Add(new ValidationProblem($"{at}.runAsNonRoot", "must not be false (restricted Pod Security Standard)"));
+        }
+
+        if (context.RunAsUser == 0)
+        {
+            problems.Add(new ValidationProblem($"{at}.runAsUser", "must not be 0 (restricted Pod Security Standard)"));
+        }
+
+        if (context.SeccompProfile?.Type is { } seccomp && seccomp != "RuntimeDefault" && seccomp != "Localhost")
+        {
+            problems.Add(new ValidationProblem($"{at}.seccompProfile.type", $"must be RuntimeDefault or Localhost, got {seccomp}"));
+        }
+
+        if (context.ProcMount is { } procMount && procMount != "Default")
+        {
+            problems.Add(new ValidationProblem($"{at}.procMount", "must be Default"));
+        }
+
+        if (context.WindowsOptions?.HostProcess == true)
+        {
+            problems.Add(new ValidationProblem($"{at}.windowsOptions.hostProcess", "must not be true"));
+        }
+
+        foreach (var capability in context.Capabilities?.Add ?? [])
+        {
+            if (capability != "NET_BIND_SERVICE")
+            {
+                problems.Add(new ValidationProblem($"{at}.capabilities.add", $"only NET_BIND_SERVICE may be added, not {capability}"));
+            }
+        }
+    }
+
+    public static void ValidateLogging(LoggingConfig logging, string at, List<ValidationProblem> problems)
+    {
+        if (logging.Sink.Type != LogSinkType.Stdout && string.IsNullOrEmpty(logging.Sink.Url))
+        {
+            problems.Add(new ValidationProblem($"{at}.sink.url", $"required for sink type {EnumNames.Of(logging.Sink.Type)}"));
+        }
+        else if (logging.Sink.Url is { Length: > 0 } url)
+        {
+            var expected = logging.Sink.Type == LogSinkType.Syslog ? new[] { "tcp" } : ["http", "https"];
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !expected.Contains(uri.Scheme))
+            {
+                problems.Add(new ValidationProblem($"{at}.sink.url", $"'{url}' must be an absolute {string.Join(" or ", expected)}:// URL"));
+            }
+        }
+
+        if (logging.Multiline?.StartPattern is { Length: > 0 } pattern)
+        {
+            try
+            {
+                _ = new Regex(pattern, RegexOptions.None, TimeSpan.FromSeconds(1));
+            }
+            catch (ArgumentException e)
+            {
+                problems.Add(new ValidationProblem($"{at}.multiline.startPattern", $"not a valid regular expression: {e.Message}"));
+            }
+        }
+    }
+}
