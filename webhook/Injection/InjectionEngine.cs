@@ -1,0 +1,396 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SidecarInjector.Crds.Selection;
+using SidecarInjector.Crds.V1Alpha1;
+
+namespace SidecarInjector.Webhook.Injection;
+
+/// <summary>
+/// The injection engine: (pod JSON, namespace, policies) -> JSON Patch + warnings + decisions.
+/// Pure: no I/O, and the pod is never modified. It works on the raw JSON so no field it does
+/// not know is ever dropped, and it tracks what its own operations add so that several
+/// policies compose into one patch the API server can apply (arrays are created once, then
+/// appended to with "-").
+/// </summary>
+public static class InjectionEngine
+{
+    public static InjectionResult Inject(JsonObject pod, InjectionContext context, IReadOnlyList<CompiledPolicy> policies)
+    {
+        var state = PodState.Read(pod);
+        var decisions = new List<PolicyDecision>(policies.Count);
+        var warnings = new List<string>();
+        var applied = new List<string>();
+        var patch = new List<PatchOperation>();
+
+        if (context.Namespace is { } ns && Annotations.ProtectedNamespaces.Contains(ns))
+        {
+            return Skip(pod, policies, $"namespace {ns} is never injected", decisions);
+        }
+
+        if (state.PodAnnotations?.ContainsKey(Annotations.MirrorPod) == true)
+        {
+            return Skip(pod, policies, "mirror pods (static pods) are never injected", decisions);
+        }
+
+        var optIn = OptIn.Parse(state.AnnotationValue(Annotations.Inject));
+        foreach (var unknown in optIn.Names.Where(n => policies.All(p => p.Name != n)))
+        {
+            // With one policy per webhook path, the pod may name policies this call does not see.
+            if (policies.Count > 1)
+            {
+                warnings.Add($"{Annotations.Inject} names policy '{unknown}', which does not exist");
+            }
+        }
+
+        foreach (var policy in policies)
+        {
+            var reason = Select(policy, optIn, state, context);
+            if (reason is not null)
+            {
+                decisions.Add(new PolicyDecision(policy.Name, false, reason));
+                continue;
+            }
+
+            if (state.Status.TryGetValue(policy.Name, out var injectedHash))
+            {
+                if (injectedHash == policy.TemplateHash)
+                {
+                    decisions.Add(new PolicyDecision(policy.Name, false, $"already injected with the current template hash {injectedHash}"));
+                }
+                else
+                {
+                    decisions.Add(new PolicyDecision(policy.Name, false, $"already injected with template hash {injectedHash}, current is {policy.TemplateHash}"));
+                    warnings.Add($"policy {policy.Name}: pod has template {injectedHash}, current is {policy.TemplateHash}; recreate the pod to update its sidecars");
+                }
+
+                continue;
+            }
+
+            var injected = InjectPolicy(policy, state, patch, warnings);
+            state.Status[policy.Name] = policy.TemplateHash;
+            applied.Add(policy.Name);
+            decisions.Add(new PolicyDecision(policy.Name, true, injected == policy.Sidecars.Count
+                ? $"injected {injected} sidecar(s), template {policy.TemplateHash}"
+                : $"injected {injected} of {policy.Sidecars.Count} sidecar(s), template {policy.TemplateHash}; see warnings"));
+        }
+
+        if (applied.Count > 0)
+        {
+            WriteStatus(state, patch);
+        }
+
+        return new InjectionResult(pod, patch, warnings, applied, decisions);
+    }
+
+    private static InjectionResult Skip(JsonObject pod, IReadOnlyList<CompiledPolicy> policies, string reason, List<PolicyDecision> decisions)
+    {
+        decisions.AddRange(policies.Select(p => new PolicyDecision(p.Name, false, reason)));
+        return new InjectionResult(pod, [], [], [], decisions);
+    }
+
+    /// <summary>Null when the policy selects the pod, else why not.</summary>
+    private static string? Select(CompiledPolicy policy, OptIn optIn, PodState state, InjectionContext context)
+    {
+        if (optIn.Disabled)
+        {
+            return $"pod is annotated {Annotations.Inject}: \"false\"";
+        }
+
+        if (policy.Policy.Spec.Injection == InjectionMode.OptIn && !optIn.Selects(policy.Name))
+        {
+            return optIn.Names.Count > 0
+                ? $"policy is OptIn and {Annotations.Inject} does not name it"
+                : $"policy is OptIn and the pod is not annotated {Annotations.Inject}: \"true\" or a list naming it";
+        }
+
+        if (context.NamespaceLabels is { } nsLabels)
+        {
+            var labels = nsLabels;
+            if (context.Namespace is { } ns && !nsLabels.ContainsKey(Annotations.NamespaceNameLabel))
+            {
+                // Kubernetes puts this label on every namespace; selectors may rely on it.
+                labels = new Dictionary<string, string>(nsLabels) { [Annotations.NamespaceNameLabel] = ns };
+            }
+
+            if (!LabelSelectorMatcher.Matches(policy.Policy.Spec.NamespaceSelector, labels))
+            {
+                return $"namespace {context.Namespace} does not match the namespaceSelector";
+            }
+        }
+
+        if (!LabelSelectorMatcher.Matches(policy.Policy.Spec.PodSelector, state.Labels))
+        {
+            return "pod labels do not match the podSelector";
+        }
+
+        return null;
+    }
+
+    private static int InjectPolicy(CompiledPolicy policy, PodState state, List<PatchOperation> patch, List<string> warnings)
+    {
+        foreach (var (name, volume) in policy.Volumes)
+        {
+            if (state.VolumeNames.Contains(name))
+            {
+                warnings.Add($"policy {policy.Name}: the pod already has a volume named {name}; using the pod's");
+                continue;
+            }
+
+            state.VolumeNames.Add(name);
+            AddToArray(patch, "/spec/volumes", ref state.HasVolumes, volume);
+        }
+
+        var injected = 0;
+        foreach (var sidecar in policy.Sidecars)
+        {
+            var name = sidecar.Spec.Name;
+            if (state.ContainerNames.Contains(name))
+            {
+                warnings.Add($"policy {policy.Name}: the pod already has a container named {name}; left it alone");
+                continue;
+            }
+
+            var missing = sidecar.MountedVolumes.FirstOrDefault(v => !state.VolumeNames.Contains(v));
+            if (missing is not null)
+            {
+                warnings.Add($"policy {policy.Name}: sidecar {name} mounts volume {missing}, which neither the pod nor the policy has; not injected");
+                continue;
+            }
+
+            var container = (JsonObject)sidecar.Container.DeepClone();
+            BoundPreStop(container, sidecar, state, policy.Name, warnings);
+            state.ContainerNames.Add(name);
+            if (sidecar.Spec.Native)
+            {
+                AddToArray(patch, "/spec/initContainers", ref state.HasInitContainers, container);
+            }
+            else
+            {
+                AddToArray(patch, "/spec/containers", ref state.ContainersExist, container);
+            }
+
+            injected++;
+        }
+
+        MountIntoAppContainers(policy, state, patch, warnings);
+        return injected;
+    }
+
+    private static void MountIntoAppContainers(CompiledPolicy policy, PodState state, List<PatchOperation> patch, List<string> warnings)
+    {
+        if (policy.AppMounts.Count == 0)
+        {
+            return;
+        }
+
+        for (var i = 0; i < state.AppContainers.Count; i++)
+        {
+            var app = state.AppContainers[i];
+            foreach (var mount in policy.AppMounts)
+            {
+                var path = mount["mountPath"]!.GetValue<string>();
+                var volume = mount["name"]!.GetValue<string>();
+                if (app.MountPaths.TryGetValue(path, out var existing))
+                {
+                    if (existing != volume)
+                    {
+                        warnings.Add($"policy {policy.Name}: container {app.Name} already mounts {existing} at {path}; not mounting {volume} there");
+                    }
+
+                    continue;
+                }
+
+                app.MountPaths[path] = volume;
+                AddToArray(patch, $"/spec/containers/{i}/volumeMounts", ref app.HasVolumeMounts, (JsonObject)mount.DeepClone());
+            }
+        }
+    }
+
+    private static void BoundPreStop(JsonObject container, CompiledSidecar sidecar, PodState state, string policy, List<string> warnings)
+    {
+        // A preStop hook counts against the pod's grace period; leave at least a second to stop.
+        var bound = state.TerminationGracePeriodSeconds - 1;
+        if (sidecar.Spec.PreStop is null)
+        {
+            var seconds = Math.Min(SidecarDefaults.PreStopSeconds(sidecar.Spec.Type), bound);
+            if (seconds >= 1)
+            {
+                container["lifecycle"] = new JsonObject { ["preStop"] = new JsonObject { ["sleep"] = new JsonObject { ["seconds"] = seconds } } };
+            }
+
+            return;
+        }
+
+        if (container["lifecycle"]?["preStop"]?["sleep"] is JsonObject sleep
+            && sleep["seconds"] is JsonValue value && value.TryGetValue<long>(out var requested) && requested > bound)
+        {
+            sleep["seconds"] = Math.Max(bound, 0);
+            warnings.Add($"policy {policy}: sidecar {sidecar.Spec.Name} preStop sleep of {requested}s shortened to {Math.Max(bound, 0)}s to fit terminationGracePeriodSeconds {state.TerminationGracePeriodSeconds}");
+        }
+    }
+
+    private static void AddToArray(List<PatchOperation> patch, string arrayPath, ref bool exists, JsonObject item)
+    {
+        if (exists)
+        {
+            patch.Add(new PatchOperation("add", arrayPath + "/-", item));
+            return;
+        }
+
+        // The array does not exist yet: this op creates it, later ones append to it with "-".
+        patch.Add(new PatchOperation("add", arrayPath, new JsonArray(item)));
+        exists = true;
+    }
+
+    private static void WriteStatus(PodState state, List<PatchOperation> patch)
+    {
+        var value = InjectionStatus.Format(state.Status);
+        if (!state.HasMetadata)
+        {
+            patch.Add(new PatchOperation("add", "/metadata", new JsonObject { ["annotations"] = new JsonObject { [Annotations.Status] = value } }));
+        }
+        else if (state.PodAnnotations is null)
+        {
+            patch.Add(new PatchOperation("add", "/metadata/annotations", new JsonObject { [Annotations.Status] = value }));
+        }
+        else
+        {
+            patch.Add(new PatchOperation("add", "/metadata/annotations/" + JsonPointer.Escape(Annotations.Status), value));
+        }
+    }
+
+    /// <summary>What the engine needs to know of the pod, and what its own operations have added.</summary>
+    private sealed class PodState
+    {
+        public bool HasMetadata;
+        public JsonObject? PodAnnotations;
+        public Dictionary<string, string> Labels = new(StringComparer.Ordinal);
+        public SortedDictionary<string, string> Status = new(StringComparer.Ordinal);
+        public bool HasInitContainers;
+        public bool ContainersExist = true;
+        public bool HasVolumes;
+        public HashSet<string> ContainerNames = new(StringComparer.Ordinal);
+        public HashSet<string> VolumeNames = new(StringComparer.Ordinal);
+        public List<AppContainer> AppContainers = [];
+        public long TerminationGracePeriodSeconds = 30;
+
+        public string? AnnotationValue(string key) =>
+            PodAnnotations?[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+
+        public static PodState Read(JsonObject pod)
+        {
+            var state = new PodState();
+            if (pod["metadata"] is { } metadataNode)
+            {
+                var metadata = metadataNode as JsonObject ?? throw new InjectionException("metadata must be an object");
+                state.HasMetadata = true;
+                state.PodAnnotations = metadata["annotations"] switch
+                {
+                    null => null,
+                    JsonObject a => a,
+                    _ => throw new InjectionException("metadata.annotations must be an object"),
+                };
+                switch (metadata["labels"])
+                {
+                    case null:
+                        break;
+                    case JsonObject labels:
+                        foreach (var (key, value) in labels)
+                        {
+                            state.Labels[key] = value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : value?.ToJsonString() ?? string.Empty;
+                        }
+
+                        break;
+                    default:
+                        throw new InjectionException("metadata.labels must be an object");
+                }
+
+                state.Status = InjectionStatus.Parse(state.AnnotationValue(Annotations.Status));
+            }
+
+            var spec = pod["spec"] as JsonObject ?? throw new InjectionException("the pod has no spec object");
+            var containers = spec["containers"] as JsonArray ?? throw new InjectionException("spec.containers must be a list");
+            for (var i = 0; i < containers.Count; i++)
+            {
+                var container = containers[i] as JsonObject ?? throw new InjectionException($"spec.containers[{i}] must be an object");
+                var name = container["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : string.Empty;
+                state.ContainerNames.Add(name);
+                var app = new AppContainer(name);
+                switch (container["volumeMounts"])
+                {
+                    case null:
+                        break;
+                    case JsonArray mounts:
+                        app.HasVolumeMounts = true;
+                        foreach (var mount in mounts.OfType<JsonObject>())
+                        {
+                            if (mount["mountPath"] is JsonValue p && p.GetValueKind() == JsonValueKind.String)
+                            {
+                                app.MountPaths.TryAdd(p.GetValue<string>(), mount["name"]?.ToString() ?? string.Empty);
+                            }
+                        }
+
+                        break;
+                    default:
+                        throw new InjectionException($"spec.containers[{i}].volumeMounts must be a list");
+                }
+
+                state.AppContainers.Add(app);
+            }
+
+            switch (spec["initContainers"])
+            {
+                case null:
+                    break;
+                case JsonArray init:
+                    state.HasInitContainers = true;
+                    foreach (var container in init.OfType<JsonObject>())
+                    {
+                        if (container["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String)
+                        {
+                            state.ContainerNames.Add(n.GetValue<string>());
+                        }
+                    }
+
+                    break;
+                default:
+                    throw new InjectionException("spec.initContainers must be a list");
+            }
+
+            switch (spec["volumes"])
+            {
+                case null:
+                    break;
+                case JsonArray volumes:
+                    state.HasVolumes = true;
+                    foreach (var volume in volumes.OfType<JsonObject>())
+                    {
+                        if (volume["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String)
+                        {
+                            state.VolumeNames.Add(n.GetValue<string>());
+                        }
+                    }
+
+                    break;
+                default:
+                    throw new InjectionException("spec.volumes must be a list");
+            }
+
+            if (spec["terminationGracePeriodSeconds"] is JsonValue grace && grace.TryGetValue<long>(out var seconds))
+            {
+                state.TerminationGracePeriodSeconds = seconds;
+            }
+
+            return state;
+        }
+    }
+
+    private sealed class AppContainer(string name)
+    {
+        public string Name { get; } = name;
+
+        public bool HasVolumeMounts;
+
+        public Dictionary<string, string> MountPaths { get; } = new(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace SidecarInjector.Webhook.Injection;
+
+/// <summary>What the engine decided for one pod: the JSON Patch, warnings, and why.</summary>
+public sealed class InjectionResult
+{
+    private readonly JsonObject originalPod;
+    private JsonObject? pod;
+
+    internal InjectionResult(JsonObject originalPod, IReadOnlyList<PatchOperation> patch, IReadOnlyList<string> warnings, IReadOnlyList<string> appliedPolicies, IReadOnlyList<PolicyDecision> decisions)
+    {
+        this.originalPod = originalPod;
+        Patch = patch;
+        Warnings = warnings;
+        AppliedPolicies = appliedPolicies;
+        Decisions = decisions;
+    }
+
+    /// <summary>RFC 6902 operations; empty when nothing changes.</summary>
+    public IReadOnlyList<PatchOperation> Patch { get; }
+
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>Policies injected by this call, in injection order.</summary>
+    public IReadOnlyList<string> AppliedPolicies { get; }
+
+    /// <summary>One decision per policy considered.</summary>
+    public IReadOnlyList<PolicyDecision> Decisions { get; }
+
+    public bool Changed => Patch.Count > 0;
+
+    /// <summary>The pod with the patch applied (computed on first use; the input pod is not changed).</summary>
+    public JsonObject Pod => pod ??= Changed ? PatchApplier.Apply(originalPod, Patch) : (JsonObject)originalPod.DeepClone();
+
+    public byte[] PatchJsonUtf8()
+    {
+        using var buffer = new MemoryStream(256 + (Patch.Count * 512));
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var op in Patch)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("op", op.Op);
+                writer.WriteString("path", op.Path);
+                writer.WritePropertyName("value");
+                if (op.Value is null)
+                {
+                    writer.WriteNullValue();
+                }
+                else
+                {
+                    op.Value.WriteTo(writer);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return buffer.ToArray();
+    }
+}
