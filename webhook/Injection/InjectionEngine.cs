@@ -222,7 +222,8 @@ public static class InjectionEngine
         }
 
         if (container["lifecycle"]?["preStop"]?["sleep"] is JsonObject sleep
-            && sleep["seconds"] is JsonValue value && value.TryGetValue<long>(out var requested) && requested > bound)
+            && sleep["seconds"] is JsonValue value && value.GetValueKind() == JsonValueKind.Number
+            && (long)double.Parse(value.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) is var requested && requested > bound)
         {
             sleep["seconds"] = Math.Max(bound, 0);
             warnings.Add($"policy {policy}: sidecar {sidecar.Spec.Name} preStop sleep of {requested}s shortened to {Math.Max(bound, 0)}s to fit terminationGracePeriodSeconds {state.TerminationGracePeriodSeconds}");
@@ -376,9 +377,9 @@ public static class InjectionEngine
                     throw new InjectionException("spec.volumes must be a list");
             }
 
-            if (spec["terminationGracePeriodSeconds"] is JsonValue grace && grace.TryGetValue<long>(out var seconds))
+            if (spec["terminationGracePeriodSeconds"] is JsonValue grace && grace.GetValueKind() == JsonValueKind.Number)
             {
-                state.TerminationGracePeriodSeconds = seconds;
+                state.TerminationGracePeriodSeconds = (long)double.Parse(grace.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
             }
 
             return state;
