@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using SidecarInjector.Crds.V1Alpha1;
+
+namespace SidecarInjector.Crds.Informers;
+
+/// <summary>List/watch functions on KubernetesClient for what the webhook and operator watch.</summary>
+public static class KubernetesListWatches
+{
+    /// <summary>Lists come back as metadata only (kube-apiserver's server-side conversion), so 10,000 pods cost little memory.</summary>
+    public const string PartialObjectMetadataListAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
+    public const string PartialObjectMetadataAccept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+
+    public static ListWatch<SidecarPolicy> SidecarPolicies(IKubernetes client) => new(
+        $"{SidecarPolicy.Plural}.{SidecarPolicy.Group}",
+        async ct =>
+        {
+            var list = await client.CustomObjects.ListClusterCustomObjectAsync<SidecarPolicyList>(
+                SidecarPolicy.Group, SidecarPolicy.Version, SidecarPolicy.Plural, cancellationToken: ct);
+            return new ListResult<SidecarPolicy>([.. list.Items], list.Metadata?.ResourceVersion);
+        },
+        (request, ct) => Watch<SidecarPolicy, SidecarPolicyList>(
+            client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<SidecarPolicyList>(
+                SidecarPolicy.Group, SidecarPolicy.Version, SidecarPolicy.Plural,
+                allowWatchBookmarks: true, resourceVersion: request.ResourceVersion, timeoutSeconds: request.TimeoutSeconds,
+                watch: true, cancellationToken: ct),
+            request,
+            ct));
+
+    public static ListWatch<V1Namespace> Namespaces(IKubernetes client) => new(
+        "namespaces",
+        async ct =>
+        {
+            var list = await client.CoreV1.ListNamespaceAsync(cancellationToken: ct);
+            return new ListResult<V1Namespace>([.. list.Items], list.Metadata?.ResourceVersion);
+        },
+        (request, ct) => Watch<V1Namespace, V1NamespaceList>(
+            client.CoreV1.ListNamespaceWithHttpMessagesAsync(
+                allowWatchBookmarks: true, resourceVersion: request.ResourceVersion, timeoutSeconds: request.TimeoutSeconds,
+                watch: true, cancellationToken: ct),
+            request,
+            ct));
+
+    public static ListWatch<V1MutatingWebhookConfiguration> MutatingWebhookConfigurations(IKubernetes client, string? fieldSelector = null) => new(
+        "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+        async ct =>
+        {
+            var list = await client.AdmissionregistrationV1.ListMutatingWebhookConfigurationAsync(fieldSelector: fieldSelector, cancellationToken: ct);
+            return new ListResult<V1MutatingWebhookConfiguration>([.. list.Items], list.Metadata?.ResourceVersion);
+        },
+        (request, ct) => Watch<V1MutatingWebhookConfiguration, V1MutatingWebhookConfigurationList>(
+            client.AdmissionregistrationV1.ListMutatingWebhookConfigurationWithHttpMessagesAsync(
+                allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: request.ResourceVersion,
+                timeoutSeconds: request.TimeoutSeconds, watch: true, cancellationToken: ct),
+            request,
+            ct));
+
+    /// <summary>
+    /// Pods as PartialObjectMetadata (labels, annotations, owners; no spec or status), in all
+    /// namespaces or one. managedFields are dropped by the informer's transform if the caller sets one.
+    /// </summary>
+    public static ListWatch<PartialObjectMetadata> PodMetadata(IKubernetes client, string? @namespace = null, string? labelSelector = null) => new(
+        "pods (metadata)",
+        async ct =>
+        {
+            var headers = Header(PartialObjectMetadataListAccept);
+            using var response = string.IsNullOrEmpty(@namespace)
+                ? await client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(labelSelector: labelSelector, customHeaders: headers, cancellationToken: ct)
+                : await client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(@namespace, labelSelector: labelSelector, customHeaders: headers, cancellationToken: ct);
+            var items = response.Body.Items.Select(p => new PartialObjectMetadata { Metadata = p.Metadata }).ToList();
+            return new ListResult<PartialObjectMetadata>(items, response.Body.Metadata?.ResourceVersion);
+        },
+        (request, ct) =>
+        {
+            var headers = Header(PartialObjectMetadataAccept);
+            return Watch<PartialObjectMetadata, V1PodList>(
+                string.IsNullOrEmpty(@namespace)
+                    ? client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
+                        allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: request.ResourceVersion,
+                        timeoutSeconds: request.TimeoutSeconds, watch: true, customHeaders: headers, cancellationToken: ct)
+                    : client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(
+                        @namespace, allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: request.ResourceVersion,
+                        timeoutSeconds: request.TimeoutSeconds, watch: true, customHeaders: headers, cancellationToken: ct),
+                request,
+                ct);
+        });
+
+    /// <summary>Drops managedFields, which are most of a pod's metadata and never read by us.</summary>
+    public static object WithoutManagedFields(object obj)
+    {
+        if (obj is IMetadata<V1ObjectMeta> { Metadata: { } metadata })
+        {
+            metadata.ManagedFields = null;
+        }
+
+        return obj;
+    }
+
+    private static Dictionary<string, IReadOnlyList<string>> Header(string accept) =>
+        new(StringComparer.OrdinalIgnoreCase) { ["Accept"] = [accept] };
+
+    private static async IAsyncEnumerable<(WatchEventType Type, T Object)> Watch<T, TList>(
+        Task<HttpOperationResponse<TList>> response,
+        WatchRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // WatchAsync is marked obsolete in favour of generated WatchList* methods, but those
+        // take no custom headers (needed for metadata-only watches) and return untyped objects.
+#pragma warning disable CS0618
+        var events = response.WatchAsync<T, TList>(request.OnError, cancellationToken);
+#pragma warning restore CS0618
+        await foreach (var item in events.WithCancellation(cancellationToken))
+        {
+            yield return item;
+        }
+    }
+}

@@ -1,0 +1,372 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace SidecarInjector.Operator.Tests.FakeApiServer;
+
+/// <summary>
+/// An in-process Kubernetes API server on loopback HTTP: list/watch with resourceVersions and
+/// bookmarks, get/create/update/patch/delete, the status subresource, 409 conflicts, 410 Gone
+/// after compaction, metadata-only answers, mutating admission, and fault injection.
+/// </summary>
+public sealed class FakeKubeApiServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly ConcurrentQueue<string> requests = new();
+
+    private FakeKubeApiServer(WebApplication app, Uri baseAddress)
+    {
+        this.app = app;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public FakeStore Store { get; } = new();
+
+    public FaultInjector Faults { get; } = new();
+
+    /// <summary>How often watches that asked for bookmarks get one.</summary>
+    public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Called on every CREATE before it is stored, as kube-apiserver calls mutating webhooks.</summary>
+    public Func<ResourceType, string?, JsonObject, CancellationToken, Task<JsonObject>>? MutatingAdmission { get; set; }
+
+    /// <summary>"GET /api/v1/pods?watch=true..." for every request served.</summary>
+    public IReadOnlyList<string> Requests => [.. requests];
+
+    public static async Task<FakeKubeApiServer> StartAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        FakeKubeApiServer? server = null;
+        app.Run(context => server!.HandleAsync(context));
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server = new FakeKubeApiServer(app, new Uri(address));
+        return server;
+    }
+
+    public IKubernetes CreateClient() => new Kubernetes(new KubernetesClientConfiguration { Host = BaseAddress.ToString() });
+
+    public int CountRequests(string prefix) => requests.Count(r => r.StartsWith(prefix, StringComparison.Ordinal));
+
+    public async ValueTask DisposeAsync()
+    {
+        Faults.DropWatches();
+        await app.StopAsync(CancellationToken.None);
+        await app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var accept = request.Headers.Accept.ToString();
+        requests.Enqueue($"{request.Method} {request.Path}{request.QueryString}" + (accept.Contains("as=", StringComparison.Ordinal) ? $" accept={accept}" : string.Empty));
+        if (Faults.Down)
+        {
+            context.Abort();
+            return;
+        }
+
+        var ct = context.RequestAborted;
+        if (Faults.Latency > TimeSpan.Zero)
+        {
+            await Task.Delay(Faults.Latency, ct);
+        }
+
+        try
+        {
+            if (Faults.TakeFailure(request.Method, request.Path.Value ?? string.Empty) is { } code)
+            {
+                throw new ApiErrorException(code, code == 409 ? "Conflict" : "InternalError", $"injected fault {code}");
+            }
+
+            var route = Route.Parse(request.Path.Value ?? string.Empty)
+                ?? throw new ApiErrorException(404, "NotFound", $"the server could not find the requested resource {request.Path}");
+            await DispatchAsync(context, route, ct);
+        }
+        catch (ApiErrorException e)
+        {
+            await WriteStatusAsync(context, e.Code, e.Reason, e.Message);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+
+    private async Task DispatchAsync(HttpContext context, Route route, CancellationToken ct)
+    {
+        var request = context.Request;
+        var type = route.Type;
+        var metadataOnly = request.Headers.Accept.ToString().Contains("as=PartialObjectMetadata", StringComparison.Ordinal);
+        switch (request.Method)
+        {
+            case "GET" when route.Name is null && IsTrue(request.Query["watch"]):
+                await WatchAsync(context, route, metadataOnly, ct);
+                return;
+            case "GET" when route.Name is null:
+                var (items, rv) = Store.List(type, route.Namespace);
+                var selected = items.Where(i => Selects(request, i)).Select(i => metadataOnly ? ToMetadata(i) : i);
+                var list = new JsonObject
+                {
+                    ["apiVersion"] = metadataOnly ? "meta.k8s.io/v1" : type.ApiVersion,
+                    ["kind"] = metadataOnly ? "PartialObjectMetadataList" : type.Kind + "List",
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture) },
+                    ["items"] = new JsonArray([.. selected]),
+                };
+                await WriteJsonAsync(context, 200, list);
+                return;
+            case "GET":
+                var found = Store.Get(type, route.Namespace, route.Name!)
+                    ?? throw new ApiErrorException(404, "NotFound", $"{type.Plural} \"{route.Name}\" not found");
+                await WriteJsonAsync(context, 200, metadataOnly ? ToMetadata(found) : found);
+                return;
+            case "POST" when route.Name is null:
+                var body = await ReadObjectAsync(request, ct);
+                if (MutatingAdmission is { } admission)
+                {
+                    body = await admission(type, route.Namespace, body, ct);
+                }
+
+                await WriteJsonAsync(context, 201, Store.Create(type, route.Namespace, body));
+                return;
+            case "PUT" when route.Name is not null:
+                var replacement = await ReadObjectAsync(request, ct);
+                await WriteJsonAsync(context, 200, Store.Update(type, route.Namespace, route.Name, _ => replacement, route.Subresource == "status"));
+                return;
+            case "PATCH" when route.Name is not null:
+                var patch = JsonNode.Parse(await ReadTextAsync(request, ct));
+                var contentType = request.ContentType ?? string.Empty;
+                var updated = Store.Update(type, route.Namespace, route.Name, current => contentType switch
+                {
+                    _ when contentType.StartsWith("application/json-patch+json", StringComparison.Ordinal) =>
+                        (JsonObject)JsonPatches.Apply(current, patch as JsonArray ?? throw new ApiErrorException(400, "BadRequest", "a JSON patch must be an array")),
+                    _ when contentType.StartsWith("application/merge-patch+json", StringComparison.Ordinal)
+                        || contentType.StartsWith("application/strategic-merge-patch+json", StringComparison.Ordinal) =>
+                        (JsonObject)JsonPatches.Merge(current, patch)!,
+                    _ => throw new ApiErrorException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {contentType})"),
+                }, route.Subresource == "status");
+                await WriteJsonAsync(context, 200, updated);
+                return;
+            case "DELETE" when route.Name is not null:
+                await WriteJsonAsync(context, 200, Store.Delete(type, route.Namespace, route.Name));
+                return;
+            default:
+                throw new ApiErrorException(405, "MethodNotAllowed", $"{request.Method} is not supported on {request.Path}");
+        }
+    }
+
+    private async Task WatchAsync(HttpContext context, Route route, bool metadataOnly, CancellationToken requestAborted)
+    {
+        var request = context.Request;
+        var bookmarks = IsTrue(request.Query["allowWatchBookmarks"]);
+        var timeout = int.TryParse(request.Query["timeoutSeconds"], out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(30);
+        var dropped = Faults.WatchDropToken;
+        using var watchCts = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, dropped);
+        watchCts.CancelAfter(timeout);
+        var ct = watchCts.Token;
+        var rvText = request.Query["resourceVersion"].ToString();
+        var initial = new List<JsonObject>();
+        long from;
+        if (string.IsNullOrEmpty(rvText) || rvText == "0")
+        {
+            // Kubernetes starts such a watch with synthetic ADDED events for what exists.
+            (initial, from) = Store.List(route.Type, route.Namespace);
+        }
+        else if (!long.TryParse(rvText, CultureInfo.InvariantCulture, out from))
+        {
+            throw new ApiErrorException(400, "BadRequest", $"invalid resourceVersion {rvText}");
+        }
+
+        System.Threading.Channels.ChannelReader<StoredEvent> events;
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        try
+        {
+            events = Store.Watch(route.Type, route.Namespace, from, ct);
+        }
+        catch (ApiErrorException e) when (e.Code == 410)
+        {
+            // A too-old resourceVersion is an ERROR event on an open watch, not an HTTP error.
+            await WriteLineAsync(context, "ERROR", Status(e.Code, e.Reason, e.Message), requestAborted);
+            return;
+        }
+
+        await context.Response.Body.FlushAsync(requestAborted);
+        try
+        {
+            if (Faults.SilentWatches)
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            foreach (var item in initial.Where(i => Selects(request, i)))
+            {
+                await WriteLineAsync(context, "ADDED", metadataOnly ? ToMetadata(item) : item, ct);
+            }
+
+            var lastRv = from;
+            while (!ct.IsCancellationRequested)
+            {
+                using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                tick.CancelAfter(BookmarkInterval);
+                StoredEvent e;
+                try
+                {
+                    e = await events.ReadAsync(tick.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    if (bookmarks && !Faults.SilentWatches)
+                    {
+                        var bookmark = new JsonObject
+                        {
+                            ["apiVersion"] = metadataOnly ? "meta.k8s.io/v1" : route.Type.ApiVersion,
+                            ["kind"] = metadataOnly ? "PartialObjectMetadata" : route.Type.Kind,
+                            ["metadata"] = new JsonObject { ["resourceVersion"] = lastRv.ToString(CultureInfo.InvariantCulture) },
+                        };
+                        await WriteLineAsync(context, "BOOKMARK", bookmark, ct);
+                    }
+
+                    continue;
+                }
+
+                lastRv = e.ResourceVersion;
+                if (e.Resource != route.Type || (route.Namespace is not null && e.Namespace != route.Namespace) || !Selects(request, e.Object))
+                {
+                    continue;
+                }
+
+                await WriteLineAsync(context, e.Type, metadataOnly ? ToMetadata(e.Object) : e.Object, ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // A dropped watch is a reset connection, not a clean end of stream.
+            if (!requestAborted.IsCancellationRequested && (dropped.IsCancellationRequested || Faults.Down))
+            {
+                context.Abort();
+            }
+        }
+    }
+
+    private static bool Selects(HttpRequest request, JsonObject obj)
+    {
+        var labels = obj["metadata"]?["labels"] as JsonObject;
+        foreach (var term in request.Query["labelSelector"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = term.Split('=', 2);
+            if (parts.Length != 2 || labels?[parts[0].TrimEnd('!')]?.GetValue<string>() != parts[1])
+            {
+                return false;
+            }
+        }
+
+        foreach (var term in request.Query["fieldSelector"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = term.Split('=', 2);
+            var value = parts[0] switch
+            {
+                "metadata.name" => obj["metadata"]?["name"]?.GetValue<string>(),
+                "metadata.namespace" => obj["metadata"]?["namespace"]?.GetValue<string>(),
+                _ => throw new ApiErrorException(400, "BadRequest", $"field label not supported: {parts[0]}"),
+            };
+            if (parts.Length != 2 || value != parts[1])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static JsonObject ToMetadata(JsonObject obj) => new()
+    {
+        ["apiVersion"] = "meta.k8s.io/v1",
+        ["kind"] = "PartialObjectMetadata",
+        ["metadata"] = obj["metadata"]?.DeepClone(),
+    };
+
+    private static bool IsTrue(Microsoft.Extensions.Primitives.StringValues value) => value == "true" || value == "1";
+
+    private static async Task<string> ReadTextAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var reader = new StreamReader(request.Body, Encoding.UTF8);
+        return await reader.ReadToEndAsync(ct);
+    }
+
+    private static async Task<JsonObject> ReadObjectAsync(HttpRequest request, CancellationToken ct) =>
+        JsonNode.Parse(await ReadTextAsync(request, ct)) as JsonObject ?? throw new ApiErrorException(400, "BadRequest", "the body must be a JSON object");
+
+    private static async Task WriteLineAsync(HttpContext context, string type, JsonObject obj, CancellationToken ct)
+    {
+        var line = new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString() + "\n";
+        await context.Response.WriteAsync(line, ct);
+        await context.Response.Body.FlushAsync(ct);
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, int code, JsonObject body)
+    {
+        context.Response.StatusCode = code;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString());
+    }
+
+    private static Task WriteStatusAsync(HttpContext context, int code, string reason, string message) =>
+        context.Response.HasStarted ? Task.CompletedTask : WriteJsonAsync(context, code, Status(code, reason, message));
+
+    private static JsonObject Status(int code, string reason, string message) => new()
+    {
+        ["kind"] = "Status",
+        ["apiVersion"] = "v1",
+        ["metadata"] = new JsonObject(),
+        ["status"] = "Failure",
+        ["message"] = message,
+        ["reason"] = reason,
+        ["code"] = code,
+    };
+
+    private sealed record Route(ResourceType Type, string? Namespace, string? Name, string? Subresource)
+    {
+        public static Route? Parse(string path)
+        {
+            var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            string group, version;
+            string[] rest;
+            if (segments.Length >= 3 && segments[0] == "api")
+            {
+                (group, version, rest) = (string.Empty, segments[1], segments[2..]);
+            }
+            else if (segments.Length >= 4 && segments[0] == "apis")
+            {
+                (group, version, rest) = (segments[1], segments[2], segments[3..]);
+            }
+            else
+            {
+                return null;
+            }
+
+            if (rest[0] == "namespaces" && rest.Length >= 3 && rest[2] is not "status" and not "finalize")
+            {
+                var type = ResourceType.Find(group, version, rest[2]);
+                return type is null ? null : new Route(type, rest[1], rest.ElementAtOrDefault(3), rest.ElementAtOrDefault(4));
+            }
+
+            var clusterType = ResourceType.Find(group, version, rest[0]);
+            return clusterType is null ? null : new Route(clusterType, null, rest.ElementAtOrDefault(1), rest.ElementAtOrDefault(2));
+        }
+    }
+}

@@ -1,0 +1,9 @@
+using System.Text.Json.Nodes;
+
+namespace SidecarInjector.Operator.Tests.FakeApiServer;
+
+/// <summary>One change in the fake server's history, what a watch replays and streams.</summary>
+public sealed record StoredEvent(long ResourceVersion, ResourceType Resource, string Type, JsonObject Object)
+{
+    public string? Namespace => Object["metadata"]?["namespace"]?.GetValue<string>();
+}
