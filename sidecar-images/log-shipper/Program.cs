@@ -1,3 +1,21 @@
-// Placeholder until the log-shipper issue lands: the project exists so the solution layout is complete.
-Console.Error.WriteLine("log-shipper: not implemented yet");
-return 1;
+using SidecarInjector.Crds.Config;
+using SidecarInjector.LogShipper.Hosting;
+
+try
+{
+    var config = SidecarConfigLoader.Load<LoggingConfig>(SidecarConfigLoader.ConfigFileArgument(args));
+    await using var app = ShipperApplication.Create(config);
+    await app.RunAsync();
+    return Environment.ExitCode;
+}
+catch (SidecarConfigException e)
+{
+    await Console.Error.WriteLineAsync($"log-shipper: {e.Message}");
+    return 2;
+}
+catch (IOException e)
+{
+    // Kestrel cannot bind the health port, typically.
+    await Console.Error.WriteLineAsync($"log-shipper: {e.Message}");
+    return 1;
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging.Console;
+using Prometheus;
+using SidecarInjector.Crds.Config;
+using SidecarInjector.LogShipper.Checkpoints;
+
+namespace SidecarInjector.LogShipper.Hosting;
+
+/// <summary>The composition of the log shipper: the table of contents Program.cs runs.</summary>
+internal static class ShipperApplication
+{
+    /// <exception cref="SidecarConfigException">The state directory is not usable.</exception>
+    public static WebApplication Create(LoggingConfig config, Action<ILoggingBuilder>? configureLogging = null)
+    {
+        var store = CheckpointStore.Open(config.StateDir);
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        DotNetStats.Register(registry);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ");
+        builder.Logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        configureLogging?.Invoke(builder.Logging);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(config.HealthPort));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        builder.Services.AddLogShipper(config, store, registry);
+
+        var app = builder.Build();
+        app.MapShipperEndpoints(registry);
+        app.Lifetime.ApplicationStarted.Register(() => app.Logger.Started(
+            config.Sink.Type.ToString().ToLowerInvariant(), string.Join(",", config.Paths), config.StateDir, config.HealthPort));
+        return app;
+    }
+
+    // Within Kubernetes' default 30 s grace period, after a short preStop sleep.
+    internal static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(20);
+}

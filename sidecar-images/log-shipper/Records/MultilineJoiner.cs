@@ -1,0 +1,69 @@
+using System.Buffers;
+using System.Text;
+using System.Text.RegularExpressions;
+using SidecarInjector.Crds.Config;
+
+namespace SidecarInjector.LogShipper.Records;
+
+/// <summary>
+/// Joins continuation lines (a stack trace's "at ..." lines) to the line that starts a record. The
+/// pending record's lines are not acknowledged until it is emitted, so a restart re-reads them.
+/// </summary>
+internal sealed class MultilineJoiner(MultilineConfig config, Regex startPattern)
+{
+    private readonly ArrayBufferWriter<byte> _pending = new();
+    private int _lines;
+
+    public bool HasPending => _lines > 0;
+
+    /// <summary>File offset after the pending record's last line.</summary>
+    public long PendingEndOffset { get; private set; }
+
+    public long LastAppendTicks { get; private set; }
+
+    public static MultilineJoiner? Create(MultilineConfig? config) =>
+        config is null ? null : new MultilineJoiner(config, new Regex(config.StartPattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)));
+
+    /// <summary>Adds a line; returns true when it completed the previous record, handed out in <paramref name="completed"/>.</summary>
+    public bool Add(ReadOnlySpan<byte> line, long endOffset, long nowTicks, out ReadOnlyMemory<byte> completed, out long completedEndOffset)
+    {
+        completed = default;
+        completedEndOffset = 0;
+        var starts = startPattern.IsMatch(Encoding.UTF8.GetString(line));
+        var emit = _lines > 0 && (starts || _lines >= config.MaxLines);
+        if (emit)
+        {
+            completed = _pending.WrittenSpan.ToArray();
+            completedEndOffset = PendingEndOffset;
+            _pending.ResetWrittenCount();
+            _lines = 0;
+        }
+
+        if (_lines > 0)
+        {
+            _pending.Write("\n"u8);
+        }
+
+        _pending.Write(line);
+        _lines++;
+        PendingEndOffset = endOffset;
+        LastAppendTicks = nowTicks;
+        return emit;
+    }
+
+    /// <summary>Hands out the pending record (on timeout, or when its file is finished).</summary>
+    public ReadOnlyMemory<byte> Flush(out long endOffset)
+    {
+        endOffset = PendingEndOffset;
+        var record = _pending.WrittenSpan.ToArray();
+        _pending.ResetWrittenCount();
+        _lines = 0;
+        return record;
+    }
+
+    public void Reset()
+    {
+        _pending.ResetWrittenCount();
+        _lines = 0;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using SidecarInjector.Crds.Config;
+using SidecarInjector.LogShipper.Records;
+
+namespace SidecarInjector.LogShipper.Sinks;
+
+/// <summary>
+/// Loki's push API (<c>POST /loki/api/v1/push</c>, JSON): one stream per source file, labelled with
+/// the configured labels, the pod's namespace, pod and node, and the file name.
+/// </summary>
+internal sealed class LokiSink(LogSinkConfig config, PodMetadata pod) : ILogSink
+{
+    private readonly Uri _uri = PushUri(config.Url!);
+    private readonly HttpSinkClient _client = new(config);
+    private readonly ArrayBufferWriter<byte> _body = new(1 << 20);
+
+    public string Name => "loki";
+
+    public async Task SendAsync(Delivery delivery, CancellationToken cancellationToken)
+    {
+        _body.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(_body))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("streams");
+            foreach (var group in delivery.Pending.GroupBy(r => r.Source))
+            {
+                writer.WriteStartObject();
+                writer.WriteStartObject("stream");
+                foreach (var (name, value) in config.Labels ?? [])
+                {
+                    writer.WriteString(name, value);
+                }
+
+                WriteLabel(writer, "namespace", pod.Namespace);
+                WriteLabel(writer, "pod", pod.PodName);
+                WriteLabel(writer, "node", pod.NodeName);
+                WriteLabel(writer, "filename", delivery.Batch.Sources[group.Key]);
+                writer.WriteEndObject();
+                writer.WriteStartArray("values");
+                foreach (var record in group)
+                {
+                    writer.WriteStartArray();
+                    writer.WriteStringValue(record.TimeUnixNano.ToString(CultureInfo.InvariantCulture));
+                    writer.WriteStringValue(delivery.Batch.JsonSpan(record));
+                    writer.WriteEndArray();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        await _client.PostAsync(_uri, _body.WrittenMemory, "application/json", cancellationToken);
+    }
+
+    public Task<bool> IsReachableAsync(CancellationToken cancellationToken) => HttpSinkClient.CanConnectAsync(_uri, cancellationToken);
+
+    public ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private void WriteLabel(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is not null && config.Labels?.ContainsKey(name) != true)
+        {
+            writer.WriteString(name, value);
+        }
+    }
+
+    private static Uri PushUri(string url) =>
+        new(url.Contains("/loki/api/", StringComparison.Ordinal) ? url : url.TrimEnd('/') + "/loki/api/v1/push");
+}

@@ -1,0 +1,110 @@
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+using SidecarInjector.LogShipper.Checkpoints;
+using SidecarInjector.LogShipper.Records;
+
+namespace SidecarInjector.LogShipper.Tailing;
+
+/// <summary>
+/// One open file, followed by its handle (so a renamed or deleted file is read to its end), with the
+/// offsets that matter: what was read, and what was emitted as complete records.
+/// </summary>
+internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHandle handle, long offset, MultilineJoiner? joiner) : IDisposable
+{
+    public const int FingerprintBytes = 64;
+
+    private byte[] _partial = new byte[4096];
+
+    public FileIdentity Identity { get; } = identity;
+
+    /// <summary>The path the file was opened by: records keep it as their source after a rename.</summary>
+    public string SourcePath { get; } = path;
+
+    /// <summary>Where the file is now, for the checkpoint.</summary>
+    public string Path { get; set; } = path;
+
+    public byte[] SourceField { get; } = RecordEncoder.SourceField(path);
+
+    public SafeFileHandle Handle { get; } = handle;
+
+    public MultilineJoiner? Joiner { get; } = joiner;
+
+    /// <summary>The next byte to read.</summary>
+    public long ReadOffset { get; set; } = offset;
+
+    /// <summary>After the last line that is part of an emitted record: what a checkpoint may store.</summary>
+    public long EmittedOffset { get; set; } = offset;
+
+    /// <summary>The offset last put into a batch's positions; -1 forces the next batch to carry one.</summary>
+    public long SealedOffset { get; set; } = -1;
+
+    /// <summary>Set when no matched path leads to this file any more (rotated away or deleted).</summary>
+    public long GoneSinceTicks { get; set; }
+
+    public bool Gone => GoneSinceTicks != 0;
+
+    /// <summary>The last read found no new bytes.</summary>
+    public bool AtEnd { get; set; }
+
+    public int FingerprintLength { get; private set; }
+
+    public string? Fingerprint { get; private set; }
+
+    public int PartialLength { get; private set; }
+
+    public ReadOnlySpan<byte> Partial => _partial.AsSpan(0, PartialLength);
+
+    public void AppendPartial(ReadOnlySpan<byte> bytes)
+    {
+        if (_partial.Length - PartialLength < bytes.Length)
+        {
+            Array.Resize(ref _partial, Math.Max(_partial.Length * 2, PartialLength + bytes.Length));
+        }
+
+        bytes.CopyTo(_partial.AsSpan(PartialLength));
+        PartialLength += bytes.Length;
+    }
+
+    public void ClearPartial() => PartialLength = 0;
+
+    /// <summary>Restarts at 0 after truncation (copytruncate) or when the file was rewritten.</summary>
+    public void Restart()
+    {
+        ReadOffset = 0;
+        EmittedOffset = 0;
+        SealedOffset = -1;
+        PartialLength = 0;
+        FingerprintLength = 0;
+        Fingerprint = null;
+        Joiner?.Reset();
+    }
+
+    /// <summary>Takes the fingerprint of the file's first bytes once there are enough of them.</summary>
+    public void UpdateFingerprint(long length)
+    {
+        if (FingerprintLength < FingerprintBytes && length > FingerprintLength)
+        {
+            (FingerprintLength, Fingerprint) = FingerprintOf(Handle, (int)Math.Min(length, FingerprintBytes));
+        }
+    }
+
+    /// <summary>Whether the first bytes still are what they were: false when the file was replaced in place.</summary>
+    public bool FingerprintMatches(long length) =>
+        FingerprintLength == 0 || (length >= FingerprintLength && FingerprintOf(Handle, FingerprintLength).Hash == Fingerprint);
+
+    public FilePosition Position(bool closed = false) => new(Path, EmittedOffset, FingerprintLength, Fingerprint, closed);
+
+    public static (int Length, string? Hash) FingerprintOf(SafeFileHandle handle, int length)
+    {
+        if (length == 0)
+        {
+            return (0, null);
+        }
+
+        Span<byte> head = stackalloc byte[FingerprintBytes];
+        var read = RandomAccess.Read(handle, head[..length], 0);
+        return (read, Convert.ToHexString(SHA256.HashData(head[..read]).AsSpan(0, 16)));
+    }
+
+    public void Dispose() => Handle.Dispose();
+}
