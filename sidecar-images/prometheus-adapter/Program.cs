@@ -1,3 +1,19 @@
-// Placeholder until the prometheus-adapter issue lands: the project exists so the solution layout is complete.
-Console.Error.WriteLine("prometheus-adapter: not implemented yet");
-return 1;
+using SidecarInjector.Crds.Config;
+using SidecarInjector.PrometheusAdapter.Hosting;
+
+AdapterOptions options;
+try
+{
+    options = AdapterOptions.Load(args);
+}
+catch (SidecarConfigException e)
+{
+    await Console.Error.WriteLineAsync($"prometheus-adapter: {e.Message}");
+    return 2;
+}
+
+var app = AdapterApp.Build(options, args);
+await app.StartAsync();
+app.LogStart(options, string.Join(", ", app.Urls));
+await app.WaitForShutdownAsync();
+return 0;

@@ -1,0 +1,157 @@
+using System.Text;
+using System.Text.Json;
+using Polly;
+using Polly.Timeout;
+using SidecarInjector.PrometheusAdapter.Exposition;
+using SidecarInjector.PrometheusAdapter.Hosting;
+using SidecarInjector.PrometheusAdapter.Mapping;
+
+namespace SidecarInjector.PrometheusAdapter.Polling;
+
+/// <summary>
+/// Polls the application's JSON in the background and publishes a rendered snapshot after every
+/// poll. A failed poll keeps the last good values and only flips the adapter's own metrics, so a
+/// scrape always answers at once; the next tick is the retry.
+/// </summary>
+internal sealed class SourcePoller(
+    AdapterOptions options,
+    HttpClient http,
+    SnapshotStore store,
+    AdapterMetrics metrics,
+    TimeProvider time,
+    ILogger<SourcePoller> logger) : BackgroundService
+{
+    private readonly ResiliencePipeline timeout = new ResiliencePipelineBuilder { TimeProvider = time }.AddTimeout(options.Timeout).Build();
+    private byte[] lastGoodText = [];
+    private byte[] lastGoodOpenMetrics = [];
+    private bool? wasUp;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.PollInterval, time);
+        try
+        {
+            do
+            {
+                await PollOnceAsync(stoppingToken);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown.
+        }
+    }
+
+    /// <summary>One poll: fetch, convert, publish. Failures of the source are reported in metrics, never thrown.</summary>
+    public async Task PollOnceAsync(CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        string? failure = null;
+        MetricSet? set = null;
+        try
+        {
+            var body = await timeout.ExecuteAsync(
+                static async (state, ct) =>
+                {
+                    using var response = await state.http.GetAsync(state.Source, ct);
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        throw new HttpRequestException($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
+                    }
+
+                    return await response.Content.ReadAsByteArrayAsync(ct);
+                },
+                (http, options.Source),
+                cancellationToken);
+
+            var parseStarted = time.GetTimestamp();
+            set = Convert(body);
+            metrics.ParseDuration.Set(time.GetElapsedTime(parseStarted).TotalSeconds);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (TimeoutRejectedException)
+        {
+            failure = $"no answer within {options.Timeout.TotalSeconds:0.###} s";
+        }
+        catch (HttpRequestException e)
+        {
+            failure = e.Message;
+        }
+        catch (JsonException e)
+        {
+            failure = $"not JSON: {e.Message}";
+        }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json refuses strings with unpaired surrogate escapes such as "\ud800".
+            failure = $"unreadable JSON string: {e.Message}";
+        }
+
+        if (set is not null)
+        {
+            lastGoodText = Render(set, ExpositionFormat.PrometheusText);
+            lastGoodOpenMetrics = Render(set, ExpositionFormat.OpenMetrics);
+            metrics.SourceUp.Set(1);
+            metrics.LastSuccess.Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+            metrics.Polls.WithLabels("success").Inc();
+            metrics.SeriesExposed.Set(set.SeriesCount);
+            metrics.CountDropped(set.Dropped);
+            if (wasUp != true)
+            {
+                Log.SourceRecovered(logger, options.Source, set.SeriesCount, set.Dropped.Values.Sum());
+            }
+
+            wasUp = true;
+        }
+        else
+        {
+            metrics.SourceUp.Set(0);
+            metrics.Polls.WithLabels("error").Inc();
+            if (wasUp != false)
+            {
+                Log.PollFailed(logger, options.Source, failure!);
+            }
+
+            wasUp = false;
+        }
+
+        metrics.PollDuration.Set(time.GetElapsedTime(started).TotalSeconds);
+        store.Current = new Snapshot(
+            Concat(lastGoodText, await metrics.ExportAsync(ExpositionFormat.PrometheusText, cancellationToken)),
+            Concat(lastGoodOpenMetrics, await metrics.ExportAsync(ExpositionFormat.OpenMetrics, cancellationToken)));
+        store.Beat();
+        if (set is not null)
+        {
+            Log.Polled(logger, options.Source, set.SeriesCount, time.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+
+    /// <summary>Parses one JSON document and converts it with the mappings, or every leaf when there are none.</summary>
+    /// <exception cref="JsonException">The document is not JSON.</exception>
+    public MetricSet Convert(ReadOnlyMemory<byte> body)
+    {
+        using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 256 });
+        return options.Mappings is null
+            ? LeafExtractor.Extract(document.RootElement, options.MetricPrefix, AdapterMetrics.ReservedNames)
+            : MetricExtractor.Extract(document.RootElement, options.Mappings, AdapterMetrics.ReservedNames);
+    }
+
+    private static byte[] Render(MetricSet set, ExpositionFormat format)
+    {
+        var text = new StringBuilder(set.SeriesCount * 48);
+        ExpositionWriter.Write(text, set.Families, format);
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    private static byte[] Concat(byte[] first, byte[] second)
+    {
+        var result = new byte[first.Length + second.Length];
+        first.CopyTo(result, 0);
+        second.CopyTo(result, first.Length);
+        return result;
+    }
+}
