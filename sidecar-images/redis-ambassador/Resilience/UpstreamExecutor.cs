@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+using SidecarInjector.RedisAmbassador.Commands;
+using SidecarInjector.RedisAmbassador.Configuration;
+using SidecarInjector.RedisAmbassador.Metrics;
+using SidecarInjector.RedisAmbassador.Resp;
+using SidecarInjector.RedisAmbassador.Upstream;
+
+namespace SidecarInjector.RedisAmbassador.Resilience;
+
+/// <summary>
+/// Sends client requests upstream through one Polly pipeline: retry (reads that never reached the
+/// server only) around a circuit breaker around a per-request timeout. Every failure becomes one
+/// -ERR reply per command, so a client always gets exactly one reply per command.
+/// </summary>
+public sealed class UpstreamExecutor
+{
+    private static readonly ResiliencePropertyKey<bool> RetryableKey = new("redis-ambassador.retryable");
+
+    private readonly AmbassadorOptions options;
+    private readonly UpstreamPool pool;
+    private readonly UpstreamConnector connector;
+    private readonly AmbassadorMetrics metrics;
+    private readonly ResiliencePipeline pipeline;
+    private readonly CircuitBreakerStateProvider circuit = new();
+
+    public UpstreamExecutor(AmbassadorOptions options, UpstreamPool pool, UpstreamConnector connector, AmbassadorMetrics metrics, ILogger<UpstreamExecutor> logger)
+    {
+        this.options = options;
+        this.pool = pool;
+        this.connector = connector;
+        this.metrics = metrics;
+        pipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Exception is UpstreamException { MayHaveReachedServer: false } && args.Context.Properties.GetValue(RetryableKey, false)),
+                MaxRetryAttempts = Math.Max(options.RetryMaxAttempts - 1, 0),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.RetryMaxDelay,
+                OnRetry = _ =>
+                {
+                    metrics.Retries.Inc();
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                // Ratio 1.0 over a window: opens after failureThreshold failures with no success in between.
+                FailureRatio = 1.0,
+                MinimumThroughput = options.FailureThreshold,
+                SamplingDuration = options.SamplingDuration,
+                BreakDuration = options.RecoveryTimeout,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is UpstreamException or TimeoutRejectedException),
+                StateProvider = circuit,
+                OnOpened = args =>
+                {
+                    metrics.SetCircuitState(CircuitState.Open);
+                    Log.CircuitOpened(logger, args.BreakDuration.TotalMilliseconds, args.Outcome.Exception?.Message ?? "unknown");
+                    return ValueTask.CompletedTask;
+                },
+                OnHalfOpened = _ =>
+                {
+                    metrics.SetCircuitState(CircuitState.HalfOpen);
+                    Log.CircuitHalfOpened(logger);
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    metrics.SetCircuitState(CircuitState.Closed);
+                    Log.CircuitClosed(logger);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddTimeout(options.CommandTimeout)
+            .Build();
+    }
+
+    public CircuitState CircuitState => circuit.CircuitState;
+
+    /// <summary>Sends <paramref name="payload"/> (the commands, pipelined) on the client's pool slot; returns the replies or one error per command.</summary>
+    public async Task<byte[]> ExecuteAsync(int slot, byte[] payload, IReadOnlyList<CommandInfo> commands, bool retryable, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(RetryableKey, retryable);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var replies = await pipeline.ExecuteAsync(
+                static async (ctx, state) =>
+                {
+                    var connection = await state.Self.pool.GetAsync(state.Slot, ctx.CancellationToken);
+                    var request = new UpstreamRequest(state.Payload, state.Commands, state.Self.metrics);
+                    if (!connection.TrySend(request))
+                    {
+                        throw new UpstreamException("upstream connection closed before sending", false);
+                    }
+
+                    try
+                    {
+                        return await request.Task.WaitAsync(ctx.CancellationToken);
+                    }
+                    catch (OperationCanceledException) when (!state.Cancellation.IsCancellationRequested)
+                    {
+                        // A late reply would arrive after the client gave up; drop the connection like Envoy does on op_timeout.
+                        connection.Abort(new UpstreamException("upstream command timed out", true));
+                        throw;
+                    }
+                },
+                context,
+                (Self: this, Slot: slot, Payload: payload, Commands: commands, Cancellation: cancellationToken));
+            metrics.UpstreamLatency.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return replies;
+        }
+        catch (BrokenCircuitException e)
+        {
+            metrics.Count(commands, CommandResult.Rejected);
+            return RespWriter.Errors($"ERR ambassador: upstream circuit open ({e.RetryAfter?.TotalMilliseconds ?? 0:0} ms until retry)", commands.Count);
+        }
+        catch (TimeoutRejectedException)
+        {
+            metrics.Count(commands, CommandResult.Timeout);
+            return RespWriter.Errors($"ERR ambassador: upstream command timed out after {options.CommandTimeout.TotalMilliseconds} ms", commands.Count);
+        }
+        catch (UpstreamException e)
+        {
+            metrics.Count(commands, CommandResult.Failed);
+            return RespWriter.Errors($"ERR ambassador: {e.Message}", commands.Count);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            metrics.Count(commands, CommandResult.Failed);
+            return RespWriter.Errors("ERR ambassador: shutting down", commands.Count);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>Opens a connection of its own for one client, through the circuit breaker.</summary>
+    /// <exception cref="UpstreamException">The upstream cannot be reached or the circuit is open.</exception>
+    public async Task<Stream> ConnectPinnedAsync(CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            return await pipeline.ExecuteAsync(
+                static async (ctx, self) => await self.connector.ConnectAsync(ctx.CancellationToken),
+                context,
+                this);
+        }
+        catch (BrokenCircuitException e)
+        {
+            throw new UpstreamException($"upstream circuit open ({e.RetryAfter?.TotalMilliseconds ?? 0:0} ms until retry)", false, e);
+        }
+        catch (TimeoutRejectedException e)
+        {
+            throw new UpstreamException($"connect timed out after {options.CommandTimeout.TotalMilliseconds} ms", false, e);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System.Text;
+
+namespace SidecarInjector.RedisAmbassador.Resp;
+
+/// <summary>The few replies and requests the ambassador writes itself.</summary>
+public static class RespWriter
+{
+    public static readonly byte[] Ok = "+OK\r\n"u8.ToArray();
+
+    /// <summary><paramref name="count"/> copies of one error reply, one per command of a failed batch.</summary>
+    public static byte[] Errors(string message, int count)
+    {
+        var one = Encoding.UTF8.GetBytes($"-{message.ReplaceLineEndings(" ")}\r\n");
+        if (count == 1)
+        {
+            return one;
+        }
+
+        var all = new byte[one.Length * count];
+        for (var i = 0; i < count; i++)
+        {
+            one.CopyTo(all, i * one.Length);
+        }
+
+        return all;
+    }
+
+    /// <summary>A request as an array of bulk strings.</summary>
+    public static byte[] Command(params IReadOnlyList<string> parts)
+    {
+        var builder = new StringBuilder();
+        builder.Append('*').Append(parts.Count).Append("\r\n");
+        foreach (var part in parts)
+        {
+            builder.Append('$').Append(Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
+        }
+
+        return Encoding.UTF8.GetBytes(builder.ToString());
+    }
+}
