@@ -39,7 +39,10 @@ public static partial class ApiJson
         var unknown = UnknownMember().Match(e.Message);
         if (unknown.Success)
         {
-            return new ApiJsonException(path, $"unknown field '{unknown.Groups[1].Value}'", e);
+            // STJ's path ends at the unknown member itself; name the object that holds it.
+            var member = unknown.Groups[1].Value;
+            var parent = path.EndsWith("." + member, StringComparison.Ordinal) ? path[..^(member.Length + 1)] : path == member ? "(document)" : path;
+            return new ApiJsonException(parent, $"unknown field '{member}'", e);
         }
 
         var convert = ConvertFailure().Match(e.Message);

@@ -137,7 +137,7 @@ public static class InjectionEngine
             }
 
             state.VolumeNames.Add(name);
-            AddToArray(patch, "/spec/volumes", ref state.HasVolumes, volume);
+            AddToArray(patch, "/spec/volumes", ref state.HasVolumes, (JsonObject)volume.DeepClone());
         }
 
         var injected = 0;

@@ -166,6 +166,16 @@ public sealed class InjectionEngineTests
     }
 
     [Fact]
+    public void One_policy_set_injects_many_pods()
+    {
+        // The webhook compiles policies once and injects every pod with them.
+        var policies = Policies(LoggingPolicy(), AmbassadorPolicy());
+        var (_, first) = Inject(DeploymentPod(), policies);
+        var (_, second) = Inject(DeploymentPod(), policies);
+        Assert.True(JsonNode.DeepEquals(first, second));
+    }
+
+    [Fact]
     public void Injecting_twice_changes_nothing()
     {
         var policies = Policies(LoggingPolicy(), AmbassadorPolicy());
