@@ -1,0 +1,56 @@
+using System.Net;
+using System.Security.Authentication;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+
+namespace SidecarInjector.Webhook.Admission;
+
+public static class AdmissionKestrelExtensions
+{
+    /// <summary>
+    /// One HTTPS endpoint: TLS 1.2+, the certificate picked per handshake from
+    /// <see cref="ServingCertificate"/> (so reloads need no restart), optional client certificates
+    /// checked against --client-ca, a 7 MiB body limit, short header/handshake timeouts and no
+    /// Server header.
+    /// </summary>
+    public static IWebHostBuilder ConfigureAdmissionKestrel(this IWebHostBuilder builder, AdmissionOptions options)
+    {
+        return builder.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(90);
+            // A client trickling its body is dropped: below 1 KiB/s after a 2 s grace period.
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(1024, TimeSpan.FromSeconds(2));
+
+            var services = kestrel.ApplicationServices;
+            var certificate = services.GetRequiredService<ServingCertificate>();
+            var validator = services.GetService<ClientCertificateValidator>();
+            void Https(ListenOptions listen)
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https =>
+                {
+                    https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                    https.HandshakeTimeout = TimeSpan.FromSeconds(10);
+                    https.ServerCertificateSelector = (_, _) => certificate.Current;
+                    if (validator is not null)
+                    {
+                        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                        https.ClientCertificateValidation = validator.Validate;
+                    }
+                });
+            }
+
+            if (options.ListenAddress == "*")
+            {
+                kestrel.ListenAnyIP(options.Port, Https);
+            }
+            else
+            {
+                kestrel.Listen(IPAddress.Parse(options.ListenAddress), options.Port, Https);
+            }
+        });
+    }
+}

@@ -1,0 +1,17 @@
+namespace SidecarInjector.Webhook.Admission;
+
+public static class AdmissionLoggingExtensions
+{
+    /// <summary>JSON console logs, one object per line with UTC timestamps; ASP.NET Core's own chatter only from Warning.</summary>
+    public static ILoggingBuilder AddAdmissionLogging(this ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.AddJsonConsole(o =>
+        {
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+        });
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        return logging;
+    }
+}

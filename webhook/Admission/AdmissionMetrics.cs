@@ -1,0 +1,63 @@
+using Prometheus;
+
+namespace SidecarInjector.Webhook.Admission;
+
+/// <summary>The webhook's Prometheus metrics, in a registry of its own (one per server, so tests can run several).</summary>
+public sealed class AdmissionMetrics
+{
+    private readonly Counter requests;
+    private readonly Counter injections;
+    private readonly Histogram duration;
+    private readonly Counter certificateReloads;
+
+    public AdmissionMetrics(IPolicySource policies, ServingCertificate certificate)
+    {
+        var factory = Metrics.WithCustomRegistry(Registry);
+        requests = factory.CreateCounter(
+            "sidecar_injector_admission_requests_total",
+            "AdmissionReview requests by result: skipped, unchanged, injected, failed_open, denied, bad_request, not_found, too_large, timeout.",
+            new CounterConfiguration { LabelNames = ["result"] });
+        injections = factory.CreateCounter(
+            "sidecar_injector_injections_total",
+            "Pods injected, by policy.",
+            new CounterConfiguration { LabelNames = ["policy"] });
+        duration = factory.CreateHistogram(
+            "sidecar_injector_admission_duration_seconds",
+            "Time to answer an AdmissionReview, from the first byte read to the response written.",
+            new HistogramConfiguration { Buckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+        certificateReloads = factory.CreateCounter(
+            "sidecar_injector_certificate_reloads_total",
+            "Serving certificate reloads by result: success or failure (the old certificate stays in use).",
+            new CounterConfiguration { LabelNames = ["result"] });
+        var policyCount = factory.CreateGauge("sidecar_injector_policies", "SidecarPolicies in the webhook's cache.");
+        var invalidCount = factory.CreateGauge("sidecar_injector_invalid_policies", "SidecarPolicies left out of the cache because they are invalid.");
+        var synced = factory.CreateGauge("sidecar_injector_policies_synced", "1 once the policy cache has loaded.");
+        var expiry = factory.CreateGauge("sidecar_injector_certificate_expiry_timestamp_seconds", "NotAfter of the serving certificate in use, Unix time.");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            var current = policies.Current;
+            policyCount.Set(current.Count);
+            invalidCount.Set(current.Invalid.Count);
+            synced.Set(policies.IsSynced ? 1 : 0);
+            expiry.Set(new DateTimeOffset(certificate.Current.NotAfter.ToUniversalTime()).ToUnixTimeSeconds());
+        });
+    }
+
+    public CollectorRegistry Registry { get; } = Metrics.NewCustomRegistry();
+
+    public void Review(string result, TimeSpan elapsed)
+    {
+        requests.WithLabels(result).Inc();
+        duration.Observe(elapsed.TotalSeconds);
+    }
+
+    public void Injected(IReadOnlyList<string> policies)
+    {
+        foreach (var policy in policies)
+        {
+            injections.WithLabels(policy).Inc();
+        }
+    }
+
+    public void CertificateReload(bool success) => certificateReloads.WithLabels(success ? "success" : "failure").Inc();
+}

@@ -1,0 +1,123 @@
+using k8s;
+using k8s.Models;
+using SidecarInjector.Crds.Informers;
+using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Webhook.Injection;
+
+namespace SidecarInjector.Webhook.Admission;
+
+/// <summary>
+/// Policies and namespace labels from the cluster, through the shared informers (list, watch
+/// from the list's resourceVersion with bookmarks, relist on 410, restart a silent watch).
+/// Synced once both informers have listed; the policy snapshot is rebuilt on every change.
+/// </summary>
+public sealed class ClusterPolicySource : BackgroundService, IPolicySource
+{
+    private readonly ResourceInformer<SidecarPolicy> policies;
+    private readonly ResourceInformer<V1Namespace> namespaces;
+    private readonly ILogger<ClusterPolicySource> logger;
+    private readonly Lock rebuildLock = new();
+    private PolicySet current = PolicySet.Empty;
+    private volatile bool synced;
+
+    public ClusterPolicySource(IKubernetes client, ILogger<ClusterPolicySource> logger, ResourceInformerOptions? informerOptions = null)
+    {
+        this.logger = logger;
+        var policyOptions = Informer(informerOptions, transform: null);
+        // Only labels matter here; dropping the rest keeps thousands of namespaces cheap.
+        var namespaceOptions = Informer(informerOptions, transform: o => new V1Namespace { Metadata = new V1ObjectMeta { Name = ((V1Namespace)o).Metadata?.Name, Labels = ((V1Namespace)o).Metadata?.Labels, ResourceVersion = ((V1Namespace)o).Metadata?.ResourceVersion } });
+        policies = new ResourceInformer<SidecarPolicy>(KubernetesListWatches.SidecarPolicies(client), policyOptions);
+        namespaces = new ResourceInformer<V1Namespace>(KubernetesListWatches.Namespaces(client), namespaceOptions);
+        policies.AddHandler(new ResourceEventHandler<SidecarPolicy>
+        {
+            OnAdded = _ => RebuildIfSynced(),
+            OnUpdated = (_, _) => RebuildIfSynced(),
+            OnDeleted = _ => RebuildIfSynced(),
+        });
+    }
+
+    public PolicySet Current => Volatile.Read(ref current);
+
+    public bool IsSynced => synced;
+
+    public IReadOnlyDictionary<string, string>? NamespaceLabels(string? @namespace)
+    {
+        if (string.IsNullOrEmpty(@namespace) || namespaces.Get(@namespace) is not { } ns)
+        {
+            return null;
+        }
+
+        return ns.Metadata?.Labels switch
+        {
+            null => new Dictionary<string, string>(),
+            IReadOnlyDictionary<string, string> labels => labels,
+            var labels => new Dictionary<string, string>(labels),
+        };
+    }
+
+    /// <summary>A client for the cluster the process runs in, or the current kubeconfig context outside one.</summary>
+    public static KubernetesClientConfiguration DefaultClientConfiguration() =>
+        KubernetesClientConfiguration.IsInCluster()
+            ? KubernetesClientConfiguration.InClusterConfig()
+            : KubernetesClientConfiguration.BuildConfigFromConfigFile();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var run = Task.WhenAll(policies.RunAsync(stoppingToken), namespaces.RunAsync(stoppingToken));
+        try
+        {
+            await Task.WhenAll(policies.WaitForSyncAsync(stoppingToken), namespaces.WaitForSyncAsync(stoppingToken));
+            Rebuild();
+            synced = true;
+            await run;
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void RebuildIfSynced()
+    {
+        if (policies.HasSynced)
+        {
+            Rebuild();
+        }
+    }
+
+    private void Rebuild()
+    {
+        lock (rebuildLock)
+        {
+            var set = PolicySet.Create(policies.List());
+            foreach (var (name, problems) in set.Invalid)
+            {
+                Log.PolicyFileRejected(logger, $"SidecarPolicy '{name}' left out: {string.Join("; ", problems)}");
+            }
+
+            Volatile.Write(ref current, set);
+            Log.PoliciesLoaded(logger, set.Count, "the cluster", string.Join(",", set.Policies.Select(p => p.Name)));
+        }
+    }
+
+    private ResourceInformerOptions Informer(ResourceInformerOptions? template, Func<object, object>? transform) => new()
+    {
+        WatchTimeout = template?.WatchTimeout ?? TimeSpan.FromMinutes(5),
+        SilenceTimeout = template?.SilenceTimeout ?? TimeSpan.FromMinutes(2),
+        InitialBackoff = template?.InitialBackoff ?? TimeSpan.FromMilliseconds(500),
+        MaxBackoff = template?.MaxBackoff ?? TimeSpan.FromSeconds(30),
+        Transform = transform,
+        OnNotice = OnNotice,
+    };
+
+    private void OnNotice(InformerNotice notice)
+    {
+        if (notice.Kind is InformerNoticeKind.Error or InformerNoticeKind.HandlerError)
+        {
+            Log.InformerError(logger, notice.Error, notice.Resource, notice.Error?.Message ?? notice.Kind.ToString(), notice.Delay);
+        }
+        else if (notice.Kind != InformerNoticeKind.WatchStarted)
+        {
+            Log.InformerNotice(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion, notice.Count);
+        }
+    }
+}
