@@ -50,6 +50,12 @@ public static partial class YamlJson
         {
             throw new YamlJsonException(Math.Max(index, 1), $"line {e.Start.Line}, column {e.Start.Column}: {FirstLine(e.Message)}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's parser throws this for some malformed flow collections.
+            var mark = parser.Current?.Start ?? Mark.Empty;
+            throw new YamlJsonException(Math.Max(index, 1), $"line {mark.Line}, column {mark.Column}: malformed YAML", e);
+        }
 
         return documents;
     }
@@ -106,6 +112,7 @@ public static partial class YamlJson
         if (parser.TryConsume<MappingStart>(out var mappingStart))
         {
             var obj = new JsonObject();
+            var merged = new HashSet<string>(StringComparer.Ordinal);
             while (!parser.TryConsume<MappingEnd>(out _))
             {
                 var keyStart = parser.Current?.Start ?? Mark.Empty;
@@ -126,13 +133,14 @@ public static partial class YamlJson
                         if (!obj.ContainsKey(k))
                         {
                             obj[k] = v?.DeepClone();
+                            merged.Add(k);
                         }
                     }
 
                     continue;
                 }
 
-                if (obj.ContainsKey(keyText))
+                if (obj.ContainsKey(keyText) && !merged.Remove(keyText))
                 {
                     throw new YamlException(keyStart, keyStart, $"duplicate key '{keyText}'");
                 }

@@ -1,0 +1,54 @@
+using SidecarInjector.Crds.Config;
+
+namespace SidecarInjector.Crds.Tests.Config;
+
+public sealed class SidecarConfigLoaderTests
+{
+    [Fact]
+    public void Reads_json_from_the_environment_value_with_defaults()
+    {
+        var config = SidecarConfigLoader.Load<AmbassadorConfig>(null, """{"upstream":"redis://r:6379/2"}""");
+        Assert.Equal("127.0.0.1:6379", config.Listen);
+        Assert.Equal(4, config.PoolSize);
+        Assert.Equal(5, config.CircuitBreaker.FailureThreshold);
+    }
+
+    [Fact]
+    public void Reads_yaml_from_a_config_file_given_on_the_command_line()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "source: http://127.0.0.1:8080/stats\npollIntervalSeconds: 3\n");
+            var path = SidecarConfigLoader.ConfigFileArgument(["--config", file]);
+            Assert.Equal(file, path);
+            Assert.Equal(3, SidecarConfigLoader.Load<AdapterConfig>(path, "ignored").PollIntervalSeconds);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"upstream":"http://nope"}""", "SIDECAR_CONFIG: upstream: 'http://nope' does not match")]
+    [InlineData("""{"upstream":"redis://r","poolSize":0}""", "SIDECAR_CONFIG: poolSize: must be between 1 and 256, got 0")]
+    [InlineData("""{"upstream":"redis://r","pool":1}""", "SIDECAR_CONFIG: (document): unknown field 'pool'")]
+    [InlineData("""{"upstream":"redis://r","retries":{"maxAttempts":"many"}}""", "SIDECAR_CONFIG: retries.maxAttempts: expected an integer")]
+    [InlineData("""{}""", "SIDECAR_CONFIG: upstream: required")]
+    [InlineData("""{"upstream":""", "SIDECAR_CONFIG: line 1: invalid JSON")]
+    public void Invalid_configuration_names_the_key(string json, string expected)
+    {
+        var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load<AmbassadorConfig>(null, json));
+        Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_configuration_says_how_to_provide_it()
+    {
+        var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Parse<LoggingConfig>("{\"paths\":[\"/x\"],\"stateDir\":\"/s\",\"sink\":{\"type\":\"http\"}}", "SIDECAR_CONFIG"));
+        Assert.Equal("SIDECAR_CONFIG: sink.url: required for sink type http", e.Message);
+        var missingFile = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load<LoggingConfig>("/nonexistent.json"));
+        Assert.StartsWith("/nonexistent.json: cannot read the config file", missingFile.Message, StringComparison.Ordinal);
+    }
+}

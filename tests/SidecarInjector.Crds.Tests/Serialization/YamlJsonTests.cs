@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using SidecarInjector.Crds.Serialization;
+
+namespace SidecarInjector.Crds.Tests.Serialization;
+
+public sealed class YamlJsonTests
+{
+    [Fact]
+    public void Plain_scalars_resolve_with_the_core_schema_and_quoted_ones_stay_strings()
+    {
+        var doc = YamlJson.ParseDocuments("a: 1\nb: \"1\"\nc: true\nd: 'true'\ne: ~\nf: 1.5\ng: 0x1F\nh: text\ni: \"\"\n").Single();
+        Assert.Equal("""{"a":1,"b":"1","c":true,"d":"true","e":null,"f":1.5,"g":31,"h":"text","i":""}""", doc.ToJsonString());
+    }
+
+    [Fact]
+    public void Strings_that_look_like_other_types_are_written_quoted_and_read_back_the_same()
+    {
+        var node = JsonNode.Parse("""{"a":"true","b":"123","c":"yes","d":"","e":"1e3","f":"01:30","g":" pad ","h":"line1\nline2\n","i":"null","j":"~","k":"plain text: with colon"}""")!;
+        var yaml = YamlJson.Serialize(node);
+        Assert.Contains("a: \"true\"", yaml);
+        Assert.Contains("c: \"yes\"", yaml);
+        Assert.True(JsonNode.DeepEquals(node, YamlJson.ParseDocuments(yaml).Single()));
+    }
+
+    [Fact]
+    public void Multi_document_streams_skip_empty_documents()
+    {
+        var docs = YamlJson.ParseDocuments("---\na: 1\n---\n# only a comment\n---\nb: 2\n");
+        Assert.Equal(2, docs.Count);
+    }
+
+    [Fact]
+    public void Anchors_aliases_and_merge_keys_are_expanded()
+    {
+        var doc = YamlJson.ParseDocuments("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\ncopy: *b\n").Single();
+        Assert.Equal("""{"x":1,"y":3}""", doc["other"]!.ToJsonString());
+        Assert.Equal("""{"x":1,"y":2}""", doc["copy"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void Errors_name_the_document_line_and_column()
+    {
+        var e = Assert.Throws<YamlJsonException>(() => YamlJson.ParseDocuments("a: 1\n---\nb: [1, 2\nc: 3\n"));
+        Assert.Equal(2, e.Document);
+        Assert.StartsWith("document 2: line ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Duplicate_keys_are_an_error()
+    {
+        var e = Assert.Throws<YamlJsonException>(() => YamlJson.ParseDocuments("a: 1\na: 2\n"));
+        Assert.Contains("duplicate key 'a'", e.Message);
+    }
+
+    [Fact]
+    public void Json_input_is_accepted()
+    {
+        var docs = YamlJson.ParseDocuments("""[{"kind":"Pod"},{"kind":"Service"}]""");
+        Assert.Equal(2, docs.Count);
+    }
+}
