@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using SidecarInjector.Crds.Config;
+using SidecarInjector.LogShipper.Hosting;
+
+namespace SidecarInjector.LogShipper.Tests.Support;
+
+/// <summary>The real shipper composition, run inside the test process.</summary>
+internal sealed class InProcessShipper : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private bool _stopped;
+
+    private InProcessShipper(WebApplication app, LoggingConfig config)
+    {
+        _app = app;
+        Config = config;
+    }
+
+    public LoggingConfig Config { get; }
+
+    public string HealthUrl => $"http://127.0.0.1:{Config.HealthPort}";
+
+    public static async Task<InProcessShipper> StartAsync(LoggingConfig config)
+    {
+        var app = ShipperApplication.Create(config, logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return new InProcessShipper(app, config);
+    }
+
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await _app.StopAsync(CancellationToken.None);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        await _app.DisposeAsync();
+    }
+}

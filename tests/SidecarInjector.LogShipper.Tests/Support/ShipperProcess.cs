@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Text;
+using SidecarInjector.Crds.Config;
+using SidecarInjector.Crds.Serialization;
+
+namespace SidecarInjector.LogShipper.Tests.Support;
+
+/// <summary>The shipper as a real child process (dotnet log-shipper.dll), configured through SIDECAR_CONFIG.</summary>
+internal sealed class ShipperProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+    private readonly StringBuilder _stdout = new();
+
+    private ShipperProcess(Process process)
+    {
+        _process = process;
+        process.ErrorDataReceived += (_, e) => { lock (_stderr) { _stderr.AppendLine(e.Data); } };
+        process.OutputDataReceived += (_, e) => { lock (_stdout) { _stdout.AppendLine(e.Data); } };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+    }
+
+    public int Id => _process.Id;
+
+    public string Stderr
+    {
+        get { lock (_stderr) { return _stderr.ToString(); } }
+    }
+
+    public string Stdout
+    {
+        get { lock (_stdout) { return _stdout.ToString(); } }
+    }
+
+    public static ShipperProcess Start(LoggingConfig? config, string? rawConfig = null, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "log-shipper.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["SIDECAR_CONFIG"] = rawConfig ?? ApiJson.Serialize(config);
+        start.Environment["POD_NAME"] = "web-0";
+        start.Environment["POD_NAMESPACE"] = "shop";
+        start.Environment["NODE_NAME"] = "node-a";
+        return new ShipperProcess(Process.Start(start)!);
+    }
+
+    public void KillHard() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>Sends SIGTERM, as the kubelet does.</summary>
+    public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+
+    public async Task<int> WaitForExitAsync(int seconds = 60)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
+        await _process.WaitForExitAsync(timeout.Token);
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+}
