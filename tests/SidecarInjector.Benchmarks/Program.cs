@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using SidecarInjector.Benchmarks;
 
 // `make bench` runs these; each benchmark class prints its own baseline ratio.
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(EngineBenchmarks).Assembly).Run(args);
