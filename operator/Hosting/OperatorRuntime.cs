@@ -1,0 +1,129 @@
+using k8s;
+using SidecarInjector.Crds.Informers;
+using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Operator.Certificates;
+using SidecarInjector.Operator.Informers;
+using SidecarInjector.Operator.Queue;
+using SidecarInjector.Operator.Reconcilers;
+
+namespace SidecarInjector.Operator.Hosting;
+
+/// <summary>
+/// Informers feeding the work queues of the three controllers. Informers run on every replica
+/// (a standby's caches are warm and its /readyz true); controllers only while leading.
+/// </summary>
+public sealed class OperatorRuntime
+{
+    private readonly OperatorOptions options;
+    private readonly OperatorMetrics metrics;
+    private readonly ILoggerFactory loggers;
+
+    public OperatorRuntime(IKubernetes client, OperatorOptions options, OperatorMetrics metrics, ILoggerFactory loggers, TimeProvider time)
+    {
+        this.options = options;
+        this.metrics = metrics;
+        this.loggers = loggers;
+        var informerLog = loggers.CreateLogger("SidecarInjector.Operator.Informers");
+        Informers = new ClusterInformers(client, options, notice => OnNotice(informerLog, notice));
+        var events = new EventRecorder(client, options, time, loggers.CreateLogger<EventRecorder>());
+        Policies = NewController(new SidecarPolicyReconciler(client, Informers, events, time, loggers.CreateLogger<SidecarPolicyReconciler>()));
+        WebhookConfiguration = NewController(new WebhookConfigurationReconciler(client, Informers, options, loggers.CreateLogger<WebhookConfigurationReconciler>()));
+        Certificates = NewController(new CertificateReconciler(client, options, time, () => WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key), loggers.CreateLogger<CertificateReconciler>()));
+        WireHandlers();
+    }
+
+    public ClusterInformers Informers { get; }
+
+    public Controller Policies { get; }
+
+    public Controller WebhookConfiguration { get; }
+
+    public Controller Certificates { get; }
+
+    public Task RunInformersAsync(CancellationToken cancellationToken) => Informers.RunAsync(cancellationToken);
+
+    /// <summary>Runs the controllers until cancelled; every key is queued once at start (level-triggered resync).</summary>
+    public async Task RunControllersAsync(CancellationToken cancellationToken)
+    {
+        await Informers.WaitForSyncAsync(cancellationToken);
+        Certificates.Queue.Add(CertificateReconciler.Key);
+        WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key);
+        EnqueueAllPolicies();
+        await Task.WhenAll(
+            Policies.RunAsync(options.Workers, cancellationToken),
+            WebhookConfiguration.RunAsync(1, cancellationToken),
+            Certificates.RunAsync(1, cancellationToken));
+    }
+
+    private Controller NewController(IReconciler reconciler) =>
+        new(reconciler, new WorkQueue(), metrics, loggers.CreateLogger($"SidecarInjector.Operator.Controllers.{reconciler.Name}"));
+
+    private void WireHandlers()
+    {
+        // A policy change can change which other policies conflict with it: look at all of them.
+        Informers.Policies.AddHandler(new ResourceEventHandler<SidecarPolicy>
+        {
+            OnAdded = _ => PolicyChanged(),
+            OnUpdated = (_, _) => PolicyChanged(),
+            OnDeleted = _ => PolicyChanged(),
+        });
+        Informers.Pods.AddHandler(new ResourceEventHandler<PartialObjectMetadata>
+        {
+            OnAdded = p => EnqueueInjected(p),
+            OnUpdated = (old, p) =>
+            {
+                EnqueueInjected(old);
+                EnqueueInjected(p);
+            },
+            OnDeleted = p => EnqueueInjected(p),
+        });
+        Informers.Namespaces.AddHandler(new ResourceEventHandler<k8s.Models.V1Namespace>
+        {
+            OnUpdated = (_, _) => PolicyChanged(),
+        });
+        Informers.WebhookConfigurations.AddHandler(new ResourceEventHandler<k8s.Models.V1MutatingWebhookConfiguration>
+        {
+            OnAdded = _ => WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key),
+            OnUpdated = (_, _) => WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key),
+            OnDeleted = _ => WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key),
+        });
+    }
+
+    private void PolicyChanged()
+    {
+        EnqueueAllPolicies();
+        WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key);
+    }
+
+    private void EnqueueAllPolicies()
+    {
+        foreach (var key in Informers.Policies.Keys)
+        {
+            Policies.Queue.Add(key);
+        }
+    }
+
+    private void EnqueueInjected(PartialObjectMetadata pod)
+    {
+        if (pod.Metadata.Annotations?.TryGetValue(Annotations.Status, out var status) == true)
+        {
+            foreach (var policy in InjectionStatus.Parse(status).Keys)
+            {
+                Policies.Queue.Add(policy);
+            }
+        }
+    }
+
+    private void OnNotice(ILogger logger, InformerNotice notice)
+    {
+        metrics.InformerEvents.WithLabels(notice.Resource, notice.Kind.ToString()).Inc();
+        if (notice.Kind is InformerNoticeKind.Error or InformerNoticeKind.HandlerError)
+        {
+            Log.InformerError(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion, notice.Delay, notice.Error?.Message ?? "the watch ended at once");
+        }
+        else if (notice.Kind is not InformerNoticeKind.WatchStarted and not InformerNoticeKind.WatchClosed)
+        {
+            Log.InformerNotice(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion, notice.Count is { } n ? $"({n} objects)" : string.Empty);
+        }
+    }
+}

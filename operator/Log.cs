@@ -1,0 +1,47 @@
+namespace SidecarInjector.Operator;
+
+/// <summary>Every log line the operator writes, one decision per line, greppable by kind and name.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Error, "Reconcile of {Controller} key '{Key}' failed, retrying in {Delay}: {Reason}")]
+    public static partial void ReconcileFailed(ILogger logger, string controller, string key, TimeSpan delay, string reason, Exception exception);
+
+    [LoggerMessage(2, LogLevel.Information, "SidecarPolicy {Policy} status written: ready={Ready} reason={Reason} templateHash={TemplateHash} injectedPods={InjectedPods} outdatedPods={OutdatedPods}")]
+    public static partial void PolicyStatusWritten(ILogger logger, string policy, bool ready, string reason, string templateHash, int injectedPods, int outdatedPods);
+
+    [LoggerMessage(3, LogLevel.Information, "SidecarPolicy {Policy} accepted: its webhook entry is installed")]
+    public static partial void PolicyAccepted(ILogger logger, string policy);
+
+    [LoggerMessage(4, LogLevel.Warning, "SidecarPolicy {Policy} degraded ({Reason}): {Message}; its webhook entry is removed")]
+    public static partial void PolicyDegraded(ILogger logger, string policy, string reason, string message);
+
+    [LoggerMessage(5, LogLevel.Information, "MutatingWebhookConfiguration {Name} {Action} with {Webhooks} webhook(s)")]
+    public static partial void WebhookConfigurationWritten(ILogger logger, string name, string action, int webhooks);
+
+    [LoggerMessage(6, LogLevel.Information, "Waiting for Secret {Namespace}/{Name} with the CA bundle before writing the webhook configuration")]
+    public static partial void WaitingForCertificates(ILogger logger, string @namespace, string name);
+
+    [LoggerMessage(7, LogLevel.Information, "Issued {Kind} certificate in Secret {Namespace}/{Name}, valid until {NotAfter:o}")]
+    public static partial void CertificateIssued(ILogger logger, string kind, string @namespace, string name, DateTime notAfter);
+
+    [LoggerMessage(8, LogLevel.Warning, "Could not record event {Reason} on SidecarPolicy {Policy}: {Error}")]
+    public static partial void EventFailed(ILogger logger, string policy, string reason, string error);
+
+    [LoggerMessage(9, LogLevel.Information, "Informer {Resource}: {Kind} at resourceVersion {ResourceVersion} {Detail}")]
+    public static partial void InformerNotice(ILogger logger, string resource, string kind, string? resourceVersion, string detail);
+
+    [LoggerMessage(10, LogLevel.Warning, "Informer {Resource}: {Kind} at resourceVersion {ResourceVersion}, retrying in {Delay}: {Error}")]
+    public static partial void InformerError(ILogger logger, string resource, string kind, string? resourceVersion, TimeSpan? delay, string error);
+
+    [LoggerMessage(11, LogLevel.Information, "Leader election: {Identity} started leading (Lease {Namespace}/{Lease})")]
+    public static partial void StartedLeading(ILogger logger, string identity, string @namespace, string lease);
+
+    [LoggerMessage(12, LogLevel.Warning, "Leader election: {Identity} lost the Lease; stopping so the process restarts clean")]
+    public static partial void LostLeadership(ILogger logger, string identity);
+
+    [LoggerMessage(13, LogLevel.Information, "Leader election: the leader is now {Leader}")]
+    public static partial void NewLeader(ILogger logger, string leader);
+
+    [LoggerMessage(14, LogLevel.Critical, "The operator cannot continue: {Reason}")]
+    public static partial void Fatal(ILogger logger, string reason, Exception exception);
+}
