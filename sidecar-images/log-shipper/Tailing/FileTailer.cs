@@ -277,8 +277,8 @@ internal sealed class FileTailer(
             return;
         }
 
-        metrics.QueuedBatches.Inc();
         await output.WriteAsync(_batch, cancellationToken);
+        metrics.QueuedBatches.Inc();
         _batch = pool.Rent();
     }
 
