@@ -12,6 +12,8 @@ public static class AdmissionLoggingExtensions
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // A timed-out review is counted in the metrics (result "timeout"); a stack trace per slow client is noise.
+        logging.AddFilter("Microsoft.AspNetCore.Http.Timeouts", LogLevel.Error);
         return logging;
     }
 }
