@@ -1,0 +1,45 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using SidecarInjector.Tests.Shared;
+
+namespace SidecarInjector.E2E.Tests.Images;
+
+/// <summary>
+/// No Docker engine runs here, so the Dockerfiles are checked as text: what `make docker-build`
+/// builds must publish the project the tests run and start its dll as a non-root user on a
+/// chiseled (shell-less) runtime.
+/// </summary>
+public sealed partial class DockerfileTests
+{
+    [Theory]
+    [InlineData("webhook", "webhook/SidecarInjector.Webhook.csproj")]
+    [InlineData("operator", "operator/SidecarInjector.Operator.csproj")]
+    [InlineData("sidecar-images/log-shipper", "sidecar-images/log-shipper/SidecarInjector.LogShipper.csproj")]
+    public async Task Dockerfile_publishes_the_project_and_runs_its_dll_non_root_on_a_chiseled_runtime(string folder, string project)
+    {
+        var path = RepoPaths.Of(folder, "Dockerfile");
+        Assert.True(File.Exists(path), $"{folder}/Dockerfile is missing");
+        var text = await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken);
+        var assembly = (string?)XDocument.Load(RepoPaths.Of(project)).Descendants("AssemblyName").FirstOrDefault()
+            ?? Path.GetFileNameWithoutExtension(project);
+
+        var stages = FromLine().Matches(text).Select(m => m.Groups[1].Value).ToList();
+        Assert.True(stages.Count >= 2, $"{folder}/Dockerfile is not multi-stage");
+        Assert.StartsWith("mcr.microsoft.com/dotnet/sdk:", stages[0], StringComparison.Ordinal);
+        Assert.Matches("^mcr\\.microsoft\\.com/dotnet/(aspnet|runtime|runtime-deps):[0-9.]+-[a-z]+-chiseled", stages[^1]);
+        Assert.Contains("dotnet publish", text, StringComparison.Ordinal);
+        Assert.Contains(Path.GetDirectoryName(project)!, text, StringComparison.Ordinal);
+
+        var finalStage = text[text.LastIndexOf("FROM ", StringComparison.Ordinal)..];
+        Assert.Matches("(?m)^USER (\\$APP_UID|1654)\\s*$", finalStage);
+        Assert.DoesNotMatch("(?m)^RUN ", finalStage);
+        var entrypoint = Assert.Single(EntrypointLine().Matches(finalStage)).Groups[1].Value;
+        Assert.Matches($"^\"dotnet\",\\s*\"(/app/)?{Regex.Escape(assembly)}\\.dll\"$", entrypoint);
+    }
+
+    [GeneratedRegex("(?m)^FROM\\s+(\\S+)")]
+    private static partial Regex FromLine();
+
+    [GeneratedRegex("(?m)^ENTRYPOINT\\s*\\[(.*)\\]\\s*$")]
+    private static partial Regex EntrypointLine();
+}
