@@ -53,11 +53,6 @@ internal sealed class AdapterOptions
             throw Fail("listen", e.Message);
         }
 
-        if (config.TimeoutSeconds > config.PollIntervalSeconds)
-        {
-            throw Fail("timeoutSeconds", $"{config.TimeoutSeconds} is longer than pollIntervalSeconds ({config.PollIntervalSeconds})");
-        }
-
         var prefix = config.MetricPrefix ?? string.Empty;
         if (prefix.StartsWith(SelfMetricPrefix, StringComparison.Ordinal))
         {
@@ -69,7 +64,8 @@ internal sealed class AdapterOptions
             Source = uri,
             Listen = listen,
             PollInterval = TimeSpan.FromSeconds(config.PollIntervalSeconds),
-            Timeout = TimeSpan.FromSeconds(config.TimeoutSeconds),
+            // A poll never outlives its interval, so polls cannot pile up behind a hanging source.
+            Timeout = TimeSpan.FromSeconds(Math.Min(config.TimeoutSeconds, config.PollIntervalSeconds)),
             MetricPrefix = prefix,
             Mappings = config.Metrics is null ? null : CompileMappings(config.Metrics, prefix, Fail),
         };

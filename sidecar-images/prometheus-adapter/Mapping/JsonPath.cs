@@ -68,14 +68,14 @@ internal sealed class JsonPath
                 continue;
             }
 
-            if (!atSegmentStart)
-            {
-                throw new FormatException($"expected '.' or '[' at position {i + 1}");
-            }
-
             if (c == ']')
             {
                 throw new FormatException($"unexpected ']' at position {i + 1}");
+            }
+
+            if (!atSegmentStart)
+            {
+                throw new FormatException($"expected '.' or '[' at position {i + 1}");
             }
 
             var start = i;

@@ -13,6 +13,9 @@ internal static partial class PromLint
     public static readonly IReadOnlySet<string> UnitAbbreviations =
         new HashSet<string>(["s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d"], StringComparer.Ordinal);
 
+    /// <summary>Type names promlint refuses as a word of any metric's name (all but untyped).</summary>
+    public static readonly IReadOnlySet<string> TypeNames = new HashSet<string>(["counter", "gauge", "summary", "histogram"], StringComparer.Ordinal);
+
     /// <summary>Unit words promlint knows, with their base unit; a word equal to its base is fine.</summary>
     public static readonly IReadOnlyDictionary<string, string> Units = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -74,9 +77,8 @@ internal static partial class PromLint
             yield return "the suffixes _count, _sum and _bucket are reserved for histograms and summaries";
         }
 
-        var typeName = type == MetricType.Counter ? "counter" : "gauge";
         var words = name.ToLowerInvariant().Split('_');
-        if (typed && words.Skip(1).Contains(typeName))
+        if (words.Skip(1).FirstOrDefault(TypeNames.Contains) is { } typeName)
         {
             yield return $"metric names should not include the type '{typeName}'";
         }

@@ -79,7 +79,7 @@ internal static class UnitNormalizer
                 continue;
             }
 
-            if (i > 0 && word == "gauge")
+            if (i > 0 && PromLint.TypeNames.Contains(word))
             {
                 words[i] = "value";
                 continue;

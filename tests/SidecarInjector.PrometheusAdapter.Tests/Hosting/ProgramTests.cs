@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using SidecarInjector.PrometheusAdapter.Tests.Support;
+
+namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
+
+[Trait("Category", "Process")]
+public sealed class ProgramTests
+{
+    [Fact]
+    public async Task Exits_2_with_a_one_line_message_naming_the_key_on_bad_config()
+    {
+        using var adapter = ChildProcess.StartAdapter("""{"source":"http://127.0.0.1:1/stats","listen":"0.0.0.0:9102","pollIntervalSeconds":0}""");
+        await adapter.Process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(2, adapter.Process.ExitCode);
+        var output = adapter.Output.Trim();
+        Assert.StartsWith("prometheus-adapter: SIDECAR_CONFIG: pollIntervalSeconds", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Exits_2_when_there_is_no_configuration_at_all()
+    {
+        using var adapter = ChildProcess.StartAdapter(null);
+        await adapter.Process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(2, adapter.Process.ExitCode);
+        Assert.Contains("set SIDECAR_CONFIG", adapter.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serves_metrics_and_exits_promptly_on_sigterm()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var source = await JsonSource.StartAsync(ct);
+        source.Body = Fixture.Bytes("stats.json");
+        var port = ChildProcess.FreePort();
+        using var adapter = ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:{{port}}","pollIntervalSeconds":1}""");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        var text = await Eventually.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return await http.GetStringAsync("/metrics", ct);
+                }
+                catch (HttpRequestException)
+                {
+                    return string.Empty;
+                }
+            },
+            t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal),
+            "the adapter process to serve its first good poll",
+            TimeSpan.FromSeconds(60),
+            () => adapter.Output);
+        await Promtool.AssertCleanAsync(text, ct);
+        Assert.Equal("ok\n", await http.GetStringAsync("/readyz", ct));
+
+        var stopwatch = Stopwatch.StartNew();
+        adapter.Signal("TERM");
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(20));
+        await adapter.Process.WaitForExitAsync(deadline.Token);
+        Assert.Equal(0, adapter.Process.ExitCode);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed} to stop");
+    }
+}
