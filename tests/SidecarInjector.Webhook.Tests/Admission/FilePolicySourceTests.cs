@@ -1,0 +1,59 @@
+using System.Net;
+
+namespace SidecarInjector.Webhook.Tests.Admission;
+
+/// <summary>--policies: files watched and reloaded without a restart, with bad edits kept out.</summary>
+[Trait("Category", "Integration")]
+public sealed class FilePolicySourceTests
+{
+    [Fact]
+    public async Task Picks_up_a_new_policy_file_without_a_restart()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(new Dictionary<string, string> { ["logs.yaml"] = AdmissionFixtures.LoggingPolicy("logs") });
+        var client = server.Client();
+        Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(client, "/mutate/audit"));
+
+        await File.WriteAllTextAsync(Path.Combine(server.PolicyDirectory, "audit.yaml"), AdmissionFixtures.LoggingPolicy("audit", volume: "audit-logs"), TestContext.Current.CancellationToken);
+
+        await ServingCertificateTests.WaitUntilAsync(async () => await StatusAsync(client, "/mutate/audit") == HttpStatusCode.OK, "the new policy");
+        var response = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview(), "/mutate/audit");
+        Assert.Equal("audit", response["auditAnnotations"]!["injected-policies"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Keeps_the_last_good_policies_of_a_file_that_stops_parsing()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(new Dictionary<string, string> { ["logs.yaml"] = AdmissionFixtures.LoggingPolicy("logs") });
+        var client = server.Client();
+
+        await File.WriteAllTextAsync(Path.Combine(server.PolicyDirectory, "logs.yaml"), "apiVersion: sidecarinjector.io/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: logs\n  spec: [", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(server.PolicyDirectory, "audit.yaml"), AdmissionFixtures.LoggingPolicy("audit", volume: "audit-logs"), TestContext.Current.CancellationToken);
+        await ServingCertificateTests.WaitUntilAsync(async () => await StatusAsync(client, "/mutate/audit") == HttpStatusCode.OK, "the reload that saw both files");
+
+        var response = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview(), "/mutate/logs");
+        Assert.Equal("logs", response["auditAnnotations"]!["injected-policies"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Drops_the_policies_of_a_deleted_file()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(new Dictionary<string, string>
+        {
+            ["logs.yaml"] = AdmissionFixtures.LoggingPolicy("logs"),
+            ["audit.yaml"] = AdmissionFixtures.LoggingPolicy("audit", volume: "audit-logs"),
+        });
+        var client = server.Client();
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/mutate/audit"));
+
+        File.Delete(Path.Combine(server.PolicyDirectory, "audit.yaml"));
+
+        await ServingCertificateTests.WaitUntilAsync(async () => await StatusAsync(client, "/mutate/audit") == HttpStatusCode.NotFound, "the policy gone");
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client, "/mutate/logs"));
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path)
+    {
+        using var response = await client.PostAsync(path, AdmissionFixtures.Json(AdmissionFixtures.DeploymentReview()), TestContext.Current.CancellationToken);
+        return response.StatusCode;
+    }
+}
