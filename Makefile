@@ -67,7 +67,7 @@ bench: bench-engine bench-webhook ## Run the injector benchmarks (engine and web
 
 .PHONY: bench-engine
 bench-engine: ## BenchmarkDotNet: the injection engine on a 4-container pod with two policies.
-	dotnet run --project tests/SidecarInjector.Benchmarks -c Release -- --filter '*EngineBenchmarks*' --memory
+	dotnet run --project tests/SidecarInjector.Benchmarks -c Release -- --filter '*EngineBenchmarks*' --memory --inProcess
 
 .PHONY: bench-webhook
 bench-webhook: ## wrk against the webhook and a no-op HTTPS endpoint in the same run.

@@ -17,8 +17,8 @@ public sealed class CompiledPolicy
         TemplateHash = Crds.Hashing.TemplateHash.Compute(policy.Spec);
         FailurePolicy = policy.Spec.FailurePolicy;
         Sidecars = policy.Spec.Sidecars.Select(s => new CompiledSidecar(s, BuildContainer(s))).ToList();
-        Volumes = (policy.Spec.Volumes ?? []).Select(v => (v.Name, (JsonObject)ApiJson.SerializeToNode(v))).ToList();
-        AppMounts = (policy.Spec.AppContainerMounts ?? []).Select(m => (JsonObject)ApiJson.SerializeToNode(m)).ToList();
+        Volumes = (policy.Spec.Volumes ?? []).Select(v => (v.Name, Utf8(ApiJson.SerializeToNode(v)))).ToList();
+        AppMounts = (policy.Spec.AppContainerMounts ?? []).Select(m => (m.Name, m.MountPath, Utf8(ApiJson.SerializeToNode(m)))).ToList();
     }
 
     public SidecarPolicy Policy { get; }
@@ -31,9 +31,11 @@ public sealed class CompiledPolicy
 
     internal IReadOnlyList<CompiledSidecar> Sidecars { get; }
 
-    internal IReadOnlyList<(string Name, JsonObject Volume)> Volumes { get; }
+    internal IReadOnlyList<(string Name, byte[] Json)> Volumes { get; }
 
-    internal IReadOnlyList<JsonObject> AppMounts { get; }
+    internal IReadOnlyList<(string Volume, string MountPath, byte[] Json)> AppMounts { get; }
+
+    private static byte[] Utf8(JsonNode node) => System.Text.Encoding.UTF8.GetBytes(node.ToJsonString());
 
     private static JsonObject BuildContainer(SidecarSpec sidecar)
     {

@@ -137,7 +137,7 @@ public static class InjectionEngine
             }
 
             state.VolumeNames.Add(name);
-            AddToArray(patch, "/spec/volumes", ref state.HasVolumes, (JsonObject)volume.DeepClone());
+            AddToArray(patch, "/spec/volumes", ref state.HasVolumes, volume);
         }
 
         var injected = 0;
@@ -157,8 +157,13 @@ public static class InjectionEngine
                 continue;
             }
 
-            var container = (JsonObject)sidecar.Container.DeepClone();
-            BoundPreStop(container, sidecar, state, policy.Name, warnings);
+            var rendered = sidecar.Render(state.TerminationGracePeriodSeconds);
+            if (rendered.Warning is not null)
+            {
+                warnings.Add($"policy {policy.Name}: {rendered.Warning}");
+            }
+
+            var container = rendered.Json;
             state.ContainerNames.Add(name);
             if (sidecar.Spec.Native)
             {
@@ -186,10 +191,8 @@ public static class InjectionEngine
         for (var i = 0; i < state.AppContainers.Count; i++)
         {
             var app = state.AppContainers[i];
-            foreach (var mount in policy.AppMounts)
+            foreach (var (volume, path, json) in policy.AppMounts)
             {
-                var path = mount["mountPath"]!.GetValue<string>();
-                var volume = mount["name"]!.GetValue<string>();
                 if (app.MountPaths.TryGetValue(path, out var existing))
                 {
                     if (existing != volume)
@@ -201,45 +204,21 @@ public static class InjectionEngine
                 }
 
                 app.MountPaths[path] = volume;
-                AddToArray(patch, $"/spec/containers/{i}/volumeMounts", ref app.HasVolumeMounts, (JsonObject)mount.DeepClone());
+                AddToArray(patch, $"/spec/containers/{i}/volumeMounts", ref app.HasVolumeMounts, json);
             }
         }
     }
 
-    private static void BoundPreStop(JsonObject container, CompiledSidecar sidecar, PodState state, string policy, List<string> warnings)
-    {
-        // A preStop hook counts against the pod's grace period; leave at least a second to stop.
-        var bound = state.TerminationGracePeriodSeconds - 1;
-        if (sidecar.Spec.PreStop is null)
-        {
-            var seconds = Math.Min(SidecarDefaults.PreStopSeconds(sidecar.Spec.Type), bound);
-            if (seconds >= 1)
-            {
-                container["lifecycle"] = new JsonObject { ["preStop"] = new JsonObject { ["sleep"] = new JsonObject { ["seconds"] = seconds } } };
-            }
-
-            return;
-        }
-
-        if (container["lifecycle"]?["preStop"]?["sleep"] is JsonObject sleep
-            && sleep["seconds"] is JsonValue value && value.GetValueKind() == JsonValueKind.Number
-            && (long)double.Parse(value.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) is var requested && requested > bound)
-        {
-            sleep["seconds"] = Math.Max(bound, 0);
-            warnings.Add($"policy {policy}: sidecar {sidecar.Spec.Name} preStop sleep of {requested}s shortened to {Math.Max(bound, 0)}s to fit terminationGracePeriodSeconds {state.TerminationGracePeriodSeconds}");
-        }
-    }
-
-    private static void AddToArray(List<PatchOperation> patch, string arrayPath, ref bool exists, JsonObject item)
+    private static void AddToArray(List<PatchOperation> patch, string arrayPath, ref bool exists, byte[] item)
     {
         if (exists)
         {
-            patch.Add(new PatchOperation("add", arrayPath + "/-", item));
+            patch.Add(new PatchOperation("add", arrayPath + "/-", item, wrapInArray: false));
             return;
         }
 
         // The array does not exist yet: this op creates it, later ones append to it with "-".
-        patch.Add(new PatchOperation("add", arrayPath, new JsonArray(item)));
+        patch.Add(new PatchOperation("add", arrayPath, item, wrapInArray: true));
         exists = true;
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -6,6 +7,12 @@ namespace SidecarInjector.Webhook.Injection;
 /// <summary>What the engine decided for one pod: the JSON Patch, warnings, and why.</summary>
 public sealed class InjectionResult
 {
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? patchBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? patchWriter;
+
     private readonly JsonObject originalPod;
     private JsonObject? pod;
 
@@ -36,8 +43,17 @@ public sealed class InjectionResult
 
     public byte[] PatchJsonUtf8()
     {
-        using var buffer = new MemoryStream(256 + (Patch.Count * 512));
-        using (var writer = new Utf8JsonWriter(buffer))
+        var size = 2;
+        foreach (var op in Patch)
+        {
+            size += 48 + op.Path.Length + (op.IsRaw ? op.Raw.Length + 2 : 256);
+        }
+
+        // One reusable buffer and writer per thread: the only allocation left is the patch itself.
+        var buffer = patchBuffer ??= new ArrayBufferWriter<byte>(size);
+        buffer.ResetWrittenCount();
+        var writer = patchWriter ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        writer.Reset(buffer);
         {
             writer.WriteStartArray();
             foreach (var op in Patch)
@@ -46,7 +62,20 @@ public sealed class InjectionResult
                 writer.WriteString("op", op.Op);
                 writer.WriteString("path", op.Path);
                 writer.WritePropertyName("value");
-                if (op.Value is null)
+                if (op.IsRaw)
+                {
+                    if (op.WrapInArray)
+                    {
+                        writer.WriteStartArray();
+                    }
+
+                    writer.WriteRawValue(op.Raw.Span, skipInputValidation: true);
+                    if (op.WrapInArray)
+                    {
+                        writer.WriteEndArray();
+                    }
+                }
+                else if (op.Value is null)
                 {
                     writer.WriteNullValue();
                 }
@@ -59,8 +88,17 @@ public sealed class InjectionResult
             }
 
             writer.WriteEndArray();
+            writer.Flush();
         }
 
-        return buffer.ToArray();
+        var bytes = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > 1 << 20)
+        {
+            // Do not keep a huge buffer alive on the thread after an unusually large patch.
+            patchBuffer = null;
+            patchWriter = null;
+        }
+
+        return bytes;
     }
 }
