@@ -15,6 +15,7 @@ public sealed partial class DockerfileTests
     [InlineData("webhook", "webhook/SidecarInjector.Webhook.csproj")]
     [InlineData("operator", "operator/SidecarInjector.Operator.csproj")]
     [InlineData("sidecar-images/log-shipper", "sidecar-images/log-shipper/SidecarInjector.LogShipper.csproj")]
+    [InlineData("sidecar-images/prometheus-adapter", "sidecar-images/prometheus-adapter/SidecarInjector.PrometheusAdapter.csproj")]
     public async Task Dockerfile_publishes_the_project_and_runs_its_dll_non_root_on_a_chiseled_runtime(string folder, string project)
     {
         var path = RepoPaths.Of(folder, "Dockerfile");
