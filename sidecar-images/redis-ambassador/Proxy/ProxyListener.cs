@@ -24,6 +24,7 @@ public sealed class ProxyListener(
     private readonly CancellationTokenSource abort = new();
     private Socket? listener;
     private int nextSession;
+    private volatile bool stopping;
 
     /// <summary>The bound address (useful when <c>listen</c> asked for port 0).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(listener?.LocalEndPoint ?? throw new InvalidOperationException("the proxy listener has not started"));
@@ -48,6 +49,7 @@ public sealed class ProxyListener(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        stopping = true;
         listener?.Dispose();
         await base.StopAsync(cancellationToken);
         Log.Draining(logger, sessions.Count);
@@ -82,8 +84,7 @@ public sealed class ProxyListener(
             {
                 client = await listener!.AcceptAsync(stoppingToken);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException
-                || (e is SocketException && stoppingToken.IsCancellationRequested))
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || (e is SocketException && stopping))
             {
                 return;
             }

@@ -33,12 +33,14 @@ public sealed class UpstreamExecutor
         this.pool = pool;
         this.connector = connector;
         this.metrics = metrics;
-        pipeline = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
+        var builder = new ResiliencePipelineBuilder();
+        if (options.RetryMaxAttempts > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = args => ValueTask.FromResult(
                     args.Outcome.Exception is UpstreamException { MayHaveReachedServer: false } && args.Context.Properties.GetValue(RetryableKey, false)),
-                MaxRetryAttempts = Math.Max(options.RetryMaxAttempts - 1, 0),
+                MaxRetryAttempts = options.RetryMaxAttempts - 1,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = options.RetryBaseDelay,
@@ -48,7 +50,10 @@ public sealed class UpstreamExecutor
                     metrics.Retries.Inc();
                     return ValueTask.CompletedTask;
                 },
-            })
+            });
+        }
+
+        pipeline = builder
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 // Ratio 1.0 over a window: opens after failureThreshold failures with no success in between.
@@ -108,7 +113,7 @@ public sealed class UpstreamExecutor
                     catch (OperationCanceledException) when (!state.Cancellation.IsCancellationRequested)
                     {
                         // A late reply would arrive after the client gave up; drop the connection like Envoy does on op_timeout.
-                        connection.Abort(new UpstreamException("upstream command timed out", true));
+                        connection.Abort(new UpstreamException($"upstream command timed out after {state.Self.options.CommandTimeout.TotalMilliseconds} ms", true));
                         throw;
                     }
                 },

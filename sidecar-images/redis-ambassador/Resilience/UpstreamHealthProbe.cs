@@ -32,7 +32,7 @@ public sealed class UpstreamHealthProbe(AmbassadorOptions options, UpstreamExecu
             var reply = await executor.ExecuteAsync(0, Ping, PingCommand, retryable: false, stoppingToken);
             var failed = reply.Length == 0 || reply[0] != (byte)'+';
             var reason = failed ? System.Text.Encoding.UTF8.GetString(reply).Trim() : null;
-            if (reason is not null && reason != problem)
+            if (reason is not null && problem is null)
             {
                 Log.ProbeFailed(logger, reason);
             }

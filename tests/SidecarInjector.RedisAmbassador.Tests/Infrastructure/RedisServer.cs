@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+
+/// <summary>A real redis-server on a free loopback port, killed when disposed.</summary>
+internal sealed class RedisServer : IAsyncDisposable
+{
+    private readonly string[] extraArgs;
+    private Process? process;
+
+    private RedisServer(int port, string[] extraArgs)
+    {
+        Port = port;
+        this.extraArgs = extraArgs;
+    }
+
+    public int Port { get; }
+
+    public string Url => $"redis://127.0.0.1:{Port}";
+
+    public static async Task<RedisServer> StartAsync(params string[] extraArgs)
+    {
+        var server = new RedisServer(FreePort.Next(), extraArgs);
+        await server.RestartAsync();
+        return server;
+    }
+
+    public async Task RestartAsync()
+    {
+        var start = new ProcessStartInfo("redis-server")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "yes" }.Concat(extraArgs))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await Eventually.Get(CanConnectAsync, ok => ok, $"redis-server on port {Port} accepting");
+    }
+
+    public void Kill()
+    {
+        if (process is { HasExited: false })
+        {
+            process.Kill();
+            process.WaitForExit();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        process?.Dispose();
+        await Task.CompletedTask;
+    }
+
+    private async Task<bool> CanConnectAsync()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", Port, TestContext.Current.CancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,212 @@
+using System.Net;
+using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace SidecarInjector.RedisAmbassador.Tests.Proxy;
+
+[Trait("Category", "Integration")]
+public sealed class ProxyListenerTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Serves_a_real_StackExchange_Redis_client_through_the_pool()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url);
+        // Without HELLO and CLIENT SETNAME in its handshake the client stays on the shared pool.
+        await using var connection = await ConnectAsync(ambassador, CommandMap.Create(["HELLO", "CLIENT"], available: false));
+
+        await ExerciseAsync(connection.GetDatabase());
+
+        var metrics = await ambassador.MetricsAsync();
+        Assert.Contains("redis_ambassador_commands_total{command=\"incr\",result=\"ok\"} 200", metrics);
+        Assert.DoesNotContain("command=\"hello\",result=\"pinned\"} 1", metrics);
+    }
+
+    [Fact]
+    public async Task Serves_a_StackExchange_Redis_client_whose_handshake_pins_it()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url);
+        await using var connection = await ConnectAsync(ambassador, CommandMap.Default);
+
+        await ExerciseAsync(connection.GetDatabase());
+
+        // StackExchange.Redis opens with HELLO on each of its connections: HELLO may switch to RESP3, so each is pinned.
+        Assert.Matches("redis_ambassador_commands_total\\{command=\"hello\",result=\"pinned\"\\} [1-9]", await ambassador.MetricsAsync());
+    }
+
+    private static async Task<ConnectionMultiplexer> ConnectAsync(AmbassadorHost ambassador, CommandMap commands) =>
+        await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+        {
+            EndPoints = { ambassador.EndPoint },
+            AbortOnConnectFail = false,
+            CommandMap = commands,
+            ConnectTimeout = 10000,
+            SyncTimeout = 10000,
+            AsyncTimeout = 10000,
+        });
+
+    private static async Task ExerciseAsync(IDatabase db)
+    {
+        await db.StringSetAsync("greeting", "hello");
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => db.StringIncrementAsync("counter")));
+        await db.HashSetAsync("h", [new HashEntry("a", 1), new HashEntry("b", 2)]);
+        var transaction = db.CreateTransaction();
+        transaction.AddCondition(Condition.StringEqual("greeting", "hello"));
+        _ = transaction.StringSetAsync("tx", "done");
+
+        Assert.True(await transaction.ExecuteAsync());
+        Assert.Equal("done", (string?)await db.StringGetAsync("tx"));
+        Assert.Equal("hello", (string?)await db.StringGetAsync("greeting"));
+        Assert.Equal(200, (long)await db.StringGetAsync("counter"));
+        Assert.Equal(2, (await db.HashGetAllAsync("h")).Length);
+    }
+
+    [Fact]
+    public async Task Keeps_reply_order_for_many_pipelining_clients()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.PoolSize = 2);
+
+        async Task RunClient(int id)
+        {
+            using var client = await ambassador.ConnectAsync();
+            const int count = 500;
+            var commands = Enumerable.Range(0, count)
+                .SelectMany(i => new[] { new[] { "SET", $"k{id}:{i}", $"v{id}:{i}" }, new[] { "GET", $"k{id}:{i}" }, new[] { "INCR", $"n{id}" } })
+                .ToArray();
+            // One big write, so the ambassador sees many commands per read and batches them.
+            await client.SendAsync(commands);
+            for (var i = 0; i < count; i++)
+            {
+                Assert.Equal("OK", await client.ReadAsync());
+                Assert.Equal($"v{id}:{i}", await client.ReadAsync());
+                Assert.Equal((long)i + 1, await client.ReadAsync());
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(RunClient));
+    }
+
+    [Fact]
+    public async Task Forwards_errors_and_inline_commands_in_order()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url);
+        using var client = await ambassador.ConnectAsync();
+
+        await client.SendRawAsync([.. RespClient.Encode("SET", "s", "text"), .. RespClient.Encode("INCR", "s"), .. "PING\r\n"u8, .. RespClient.Encode("GET", "s")]);
+
+        Assert.Equal("OK", await client.ReadAsync());
+        Assert.StartsWith("-ERR value is not an integer", (string?)await client.ReadAsync());
+        Assert.Equal("PONG", await client.ReadAsync());
+        Assert.Equal("text", await client.ReadAsync());
+    }
+
+    [Fact]
+    public async Task Runs_multi_exec_on_a_pinned_connection_while_others_use_the_pool()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.PoolSize = 1);
+        using var tx = await ambassador.ConnectAsync();
+        using var other = await ambassador.ConnectAsync();
+
+        Assert.Equal("OK", await tx.CallAsync("MULTI"));
+        Assert.Equal("QUEUED", await tx.CallAsync("INCR", "tx"));
+        // Another client's commands on the shared pool must not land inside the transaction.
+        Assert.Equal(1L, await other.CallAsync("INCR", "outside"));
+        Assert.Equal("QUEUED", await tx.CallAsync("INCR", "tx"));
+        var exec = Assert.IsType<object?[]>(await tx.CallAsync("EXEC"));
+
+        Assert.Equal([1L, 2L], exec);
+        Assert.Equal(2L, await other.CallAsync("INCR", "outside"));
+        Assert.Contains("redis_ambassador_commands_total{command=\"multi\",result=\"pinned\"} 1", await ambassador.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task Blpop_does_not_stall_other_clients()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.PoolSize = 1);
+        using var blocked = await ambassador.ConnectAsync();
+        using var other = await ambassador.ConnectAsync();
+
+        await blocked.SendAsync(["BLPOP", "jobs", "0"]);
+        await Eventually.Get(() => ambassador.MetricsAsync(), m => m.Contains("redis_ambassador_pinned_connections 1"), "BLPOP pinned");
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Null(await other.CallAsync("GET", "missing"));
+        }
+
+        Assert.Equal(1L, await other.CallAsync("RPUSH", "jobs", "job-1"));
+        var popped = Assert.IsType<object?[]>(await blocked.ReadAsync());
+        Assert.Equal(["jobs", "job-1"], popped);
+    }
+
+    [Fact]
+    public async Task Subscribers_receive_messages_published_by_other_clients()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url);
+        using var subscriber = await ambassador.ConnectAsync();
+        using var publisher = await ambassador.ConnectAsync();
+
+        var subscribed = Assert.IsType<object?[]>(await subscriber.CallAsync("SUBSCRIBE", "news"));
+        Assert.Equal(["subscribe", "news", 1L], subscribed);
+        Assert.Equal(1L, await publisher.CallAsync("PUBLISH", "news", "hello"));
+        Assert.Equal(1L, await publisher.CallAsync("PUBLISH", "news", "again"));
+
+        Assert.Equal(["message", "news", "hello"], Assert.IsType<object?[]>(await subscriber.ReadAsync()));
+        Assert.Equal(["message", "news", "again"], Assert.IsType<object?[]>(await subscriber.ReadAsync()));
+    }
+
+    [Fact]
+    public async Task Select_affects_only_the_client_that_sent_it()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.PoolSize = 1);
+        using var selecting = await ambassador.ConnectAsync();
+        using var other = await ambassador.ConnectAsync();
+
+        Assert.Equal("OK", await selecting.CallAsync("SET", "where", "db0"));
+        Assert.Equal("OK", await selecting.CallAsync("SELECT", "3"));
+        Assert.Equal("OK", await selecting.CallAsync("SET", "where", "db3"));
+
+        Assert.Equal("db3", await selecting.CallAsync("GET", "where"));
+        Assert.Equal("db0", await other.CallAsync("GET", "where"));
+    }
+
+    [Fact]
+    public async Task Logs_in_and_selects_the_upstream_database_for_the_app()
+    {
+        await using var redis = await RedisServer.StartAsync("--requirepass", "s3cret");
+        Environment.SetEnvironmentVariable("P6_TEST_REDIS_PASSWORD", "s3cret");
+        await using var ambassador = await AmbassadorHost.StartAsync(
+            $"redis://127.0.0.1:{redis.Port}/5", c => c.PasswordFromEnv = "P6_TEST_REDIS_PASSWORD");
+        using var app = await ambassador.ConnectAsync();
+        using var direct = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, redis.Port));
+
+        // The app sends no AUTH and no SELECT; an AUTH it does send is acknowledged, not forwarded.
+        Assert.Equal("OK", await app.CallAsync("SET", "k", "v"));
+        Assert.Equal("OK", await app.CallAsync("AUTH", "whatever"));
+
+        Assert.Equal("OK", await direct.CallAsync("AUTH", "s3cret"));
+        Assert.Equal("OK", await direct.CallAsync("SELECT", "5"));
+        Assert.Equal("v", await direct.CallAsync("GET", "k"));
+        Assert.Equal("OK", await app.CallAsync("SELECT", "5"));
+        Assert.Equal("v", await app.CallAsync("GET", "k"));
+    }
+
+    [Fact]
+    public async Task Answers_quit_and_closes_the_connection()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url);
+        using var client = await ambassador.ConnectAsync();
+
+        Assert.Equal("OK", await client.CallAsync("QUIT"));
+        await Assert.ThrowsAsync<EndOfStreamException>(() => client.ReadAsync());
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+
+namespace SidecarInjector.RedisAmbassador.Tests.Resilience;
+
+[Trait("Category", "Integration")]
+public sealed partial class UpstreamExecutorTests
+{
+    [Fact]
+    public async Task Fails_fast_and_opens_the_circuit_when_redis_dies_then_recovers_when_it_returns()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.Retries.MaxAttempts = 1);
+        using var client = await ambassador.ConnectAsync();
+        Assert.Equal("OK", await client.CallAsync("SET", "k", "before"));
+        await Eventually.Get(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready");
+
+        redis.Kill();
+        var reply = await Eventually.Get(
+            async () => (string?)await client.CallAsync("GET", "k"),
+            r => r?.Contains("circuit open", StringComparison.Ordinal) == true,
+            "circuit open reply");
+
+        Assert.StartsWith("-ERR ambassador:", reply);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await ambassador.ReadyAsync());
+        Assert.Contains("redis_ambassador_circuit_state{state=\"open\"} 1", await ambassador.MetricsAsync());
+        Assert.Matches(RejectedGet(), await ambassador.MetricsAsync());
+
+        await redis.RestartAsync();
+        await Eventually.Get(async () => await client.CallAsync("SET", "k", "after"), r => Equals(r, "OK"), "recovery after restart");
+        Assert.Equal("after", await client.CallAsync("GET", "k"));
+        await Eventually.Get(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready again");
+        Assert.Contains("redis_ambassador_circuit_state{state=\"closed\"} 1", await ambassador.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task Never_applies_an_incr_twice_when_connections_reset_after_it_landed()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var faults = new FaultProxy(redis.Port) { DropReplyEvery = 7 };
+        await using var ambassador = await AmbassadorHost.StartAsync(
+            faults.Url, c => c.CircuitBreaker.FailureThreshold = 1000, probeInterval: TimeSpan.FromHours(1));
+        using var client = await ambassador.ConnectAsync();
+        using var direct = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, redis.Port));
+
+        const int attempts = 100;
+        var values = new List<long>();
+        var errors = 0;
+        for (var i = 0; i < attempts; i++)
+        {
+            switch (await client.CallAsync("INCR", "counter"))
+            {
+                case long value:
+                    values.Add(value);
+                    break;
+                case string error when error.StartsWith("-ERR ambassador:", StringComparison.Ordinal):
+                    errors++;
+                    break;
+                case var other:
+                    Assert.Fail($"unexpected reply {other}");
+                    break;
+            }
+        }
+
+        Assert.True(faults.DroppedReplies > 0 && errors > 0, $"no fault was injected ({faults.DroppedReplies} dropped, {errors} errors)");
+        // Every INCR reached Redis exactly once: one retry of a reset one would push the counter past the attempts.
+        Assert.Equal((long)attempts, await direct.CallAsync("GET", "counter") is string s ? long.Parse(s) : -1);
+        Assert.Equal(values.Order(), values);
+        Assert.Equal(values.Count, values.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Retries_a_read_whose_connection_failed_before_sending_but_not_a_write()
+    {
+        await using var redis = await RedisServer.StartAsync("--requirepass", "pw");
+        await using var faults = new FaultProxy(redis.Port);
+        await using var ambassador = await AmbassadorHost.StartAsync(
+            $"redis://:pw@127.0.0.1:{faults.Port}",
+            c =>
+            {
+                c.PoolSize = 1;
+                c.Retries.MaxAttempts = 3;
+                c.CircuitBreaker.FailureThreshold = 1000;
+            },
+            probeInterval: TimeSpan.FromHours(1));
+        using var client = await ambassador.ConnectAsync();
+        await DropPoolConnectionAsync(ambassador, redis.Port);
+
+        faults.RejectNextConnections(2);
+        Assert.Null(await client.CallAsync("GET", "missing"));
+        Assert.Contains("redis_ambassador_retries_total 2", await ambassador.MetricsAsync());
+
+        await DropPoolConnectionAsync(ambassador, redis.Port);
+        faults.RejectNextConnections(1);
+        var write = (string?)await client.CallAsync("SET", "k", "v");
+        Assert.StartsWith("-ERR ambassador:", write);
+        Assert.Contains("redis_ambassador_retries_total 2", await ambassador.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task Times_out_a_command_on_a_hung_upstream()
+    {
+        await using var faults = new FaultProxy(FreePort.Next()) { Blackhole = true };
+        await using var ambassador = await AmbassadorHost.StartAsync(
+            faults.Url, c => c.CommandTimeoutMs = 300, probeInterval: TimeSpan.FromHours(1));
+        using var client = await ambassador.ConnectAsync();
+        // The health probe's first PING times out too; wait for it so the GET gets a connection of its own.
+        await Eventually.Get(ambassador.MetricsAsync, m => m.Contains("{command=\"ping\",result=\"timeout\"} 1"), "probe timeout");
+
+        var reply = (string?)await client.CallAsync("GET", "k");
+
+        Assert.Equal("-ERR ambassador: upstream command timed out after 300 ms", reply);
+        Assert.Contains("redis_ambassador_commands_total{command=\"get\",result=\"timeout\"} 1", await ambassador.MetricsAsync());
+    }
+
+    // Kills the pool's upstream connection and waits until the ambassador has noticed, so the next command must connect.
+    private static async Task DropPoolConnectionAsync(AmbassadorHost ambassador, int redisPort)
+    {
+        await Eventually.Get(ambassador.MetricsAsync, m => m.Contains("redis_ambassador_pool_connections 1"), "pool connected");
+        using (var admin = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, redisPort)))
+        {
+            Assert.Equal("OK", await admin.CallAsync("AUTH", "pw"));
+            Assert.IsType<long>(await admin.CallAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"));
+        }
+
+        await Eventually.Get(ambassador.MetricsAsync, m => m.Contains("redis_ambassador_pool_connections 0"), "pool connection dropped");
+    }
+
+    [GeneratedRegex("redis_ambassador_commands_total\\{command=\"get\",result=\"rejected\"\\} [1-9]")]
+    private static partial Regex RejectedGet();
+}

@@ -1,0 +1,68 @@
+using System.Buffers;
+using System.Text;
+using SidecarInjector.RedisAmbassador.Commands;
+using SidecarInjector.RedisAmbassador.Resp;
+
+namespace SidecarInjector.RedisAmbassador.Tests.Resp;
+
+public sealed class RespRequestParserTests
+{
+    private static List<ClientCommand> ParseAll(string text)
+    {
+        var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)));
+        var commands = new List<ClientCommand>();
+        while (RespRequestParser.TryRead(ref reader, out var command))
+        {
+            commands.Add(command);
+        }
+
+        return commands;
+    }
+
+    [Fact]
+    public void Splits_pipelined_requests_and_names_them()
+    {
+        var commands = ParseAll("*2\r\n$3\r\nget\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$3\r\nGET");
+
+        Assert.Equal(["get", "set"], commands.Select(c => c.Info.Name));
+        Assert.Equal(0, commands[0].Start);
+        Assert.Equal(commands[0].End, commands[1].Start);
+        Assert.True(commands[0].Info.IsReadOnly);
+        Assert.False(commands[1].Info.IsReadOnly);
+    }
+
+    [Fact]
+    public void Rewrites_inline_commands_as_resp_arrays()
+    {
+        var command = Assert.Single(ParseAll("set  key value\r\n"));
+
+        Assert.Equal("set", command.Info.Name);
+        Assert.Equal("*3\r\n$3\r\nset\r\n$3\r\nkey\r\n$5\r\nvalue\r\n", Encoding.ASCII.GetString(command.Rewritten!));
+    }
+
+    [Theory]
+    [InlineData("*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n", CommandRoute.Pin)]
+    [InlineData("*4\r\n$5\r\nXREAD\r\n$5\r\nblock\r\n$1\r\n0\r\n$7\r\nSTREAMS\r\n", CommandRoute.Pin)]
+    [InlineData("*4\r\n$5\r\nXREAD\r\n$5\r\nCOUNT\r\n$1\r\n1\r\n$7\r\nSTREAMS\r\n", CommandRoute.Pool)]
+    [InlineData("*3\r\n$6\r\nclient\r\n$7\r\nsetname\r\n$1\r\nx\r\n", CommandRoute.Pin)]
+    [InlineData("*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n", CommandRoute.Pool)]
+    [InlineData("*4\r\n$6\r\nCLIENT\r\n$7\r\nSETINFO\r\n$8\r\nLIB-NAME\r\n$1\r\nx\r\n", CommandRoute.Local)]
+    [InlineData("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n", CommandRoute.Local)]
+    [InlineData("*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n", CommandRoute.Pin)]
+    [InlineData("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", CommandRoute.Pin)]
+    [InlineData("*1\r\n$5\r\nMULTI\r\n", CommandRoute.Pin)]
+    [InlineData("*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nc\r\n", CommandRoute.Pin)]
+    [InlineData("*2\r\n$7\r\nUNKNOWN\r\n$1\r\nc\r\n", CommandRoute.Pool)]
+    public void Routes_stateful_commands_to_a_pinned_connection(string request, CommandRoute route)
+    {
+        Assert.Equal(route, Assert.Single(ParseAll(request)).Info.Route);
+    }
+
+    [Fact]
+    public void Rejects_a_request_that_is_not_an_array_of_bulk_strings()
+    {
+        var error = Assert.Throws<RespProtocolException>(() => ParseAll("*1\r\n:1\r\n"));
+
+        Assert.Contains("expected '$'", error.Message);
+    }
+}
