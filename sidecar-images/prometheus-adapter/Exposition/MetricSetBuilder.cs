@@ -38,7 +38,8 @@ internal sealed class MetricSetBuilder(IReadOnlySet<string> reservedNames)
         }
 
         key.Clear();
-        foreach (var label in labels.OrderBy(l => l.Key, StringComparer.Ordinal))
+        // Two mappings of one family may list the same labels in another order: compare them sorted.
+        foreach (var label in IsSorted(labels) ? labels : [.. labels.OrderBy(l => l.Key, StringComparer.Ordinal)])
         {
             key.Append(label.Key).Append('\0').Append(label.Value).Append('\0');
         }
@@ -59,4 +60,17 @@ internal sealed class MetricSetBuilder(IReadOnlySet<string> reservedNames)
     }
 
     public MetricSet Build() => new(order, dropped);
+
+    private static bool IsSorted(IReadOnlyList<KeyValuePair<string, string>> labels)
+    {
+        for (var i = 1; i < labels.Count; i++)
+        {
+            if (string.CompareOrdinal(labels[i - 1].Key, labels[i].Key) > 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }

@@ -23,7 +23,10 @@ internal static class LeafExtractor
 
     private sealed class Walk(MetricSetBuilder builder, string prefix)
     {
-        private readonly List<string> nameParts = [];
+        private readonly List<string> keys = [];
+
+        // Elements of an array share their path; name, unit conversion and help are worked out once per path.
+        private readonly Dictionary<string, (string Name, double Factor, double Offset, string Help)> families = new(StringComparer.Ordinal);
         private readonly List<KeyValuePair<string, string>> labels = [];
         private readonly StringBuilder path = new("$");
 
@@ -38,9 +41,9 @@ internal static class LeafExtractor
                     {
                         var pathLength = path.Length;
                         AppendKey(member.Name);
-                        nameParts.Add(MetricNames.SnakeCase(member.Name));
+                        keys.Add(member.Name);
                         Visit(member.Value);
-                        nameParts.RemoveAt(nameParts.Count - 1);
+                        keys.RemoveAt(keys.Count - 1);
                         path.Length = pathLength;
                     }
 
@@ -61,8 +64,15 @@ internal static class LeafExtractor
                     break;
                 case JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
                     ValueConverter.TryConvert(element, null, out var value);
-                    var (name, factor, offset) = UnitNormalizer.NormalizeGauge(MetricNames.Join(prefix, nameParts));
-                    Builder.Add(name, MetricType.Gauge, $"Value of {path} in the application's JSON.", [.. labels], (value * factor) + offset);
+                    var jsonPath = path.ToString();
+                    if (!families.TryGetValue(jsonPath, out var family))
+                    {
+                        var (name, factor, offset) = UnitNormalizer.NormalizeGauge(MetricNames.Join(prefix, keys.Select(MetricNames.SnakeCase)));
+                        family = (name, factor, offset, $"Value of {jsonPath} in the application's JSON.");
+                        families.Add(jsonPath, family);
+                    }
+
+                    Builder.Add(family.Name, MetricType.Gauge, family.Help, labels.Count == 0 ? [] : [.. labels], (value * family.Factor) + family.Offset);
                     break;
                 default:
                     break;

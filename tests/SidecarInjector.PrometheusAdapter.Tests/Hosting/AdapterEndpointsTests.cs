@@ -65,7 +65,7 @@ public sealed class AdapterEndpointsTests
         await using var gzip = new GZipStream(await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken), CompressionMode.Decompress);
         using var reader = new StreamReader(gzip);
         var text = await reader.ReadToEndAsync(TestContext.Current.CancellationToken);
-        Assert.True(text.Contains("service_healthy 1\n", StringComparison.Ordinal), $"gzip body ({text.Length} chars):\n{text}");
+        Assert.True(text.Contains("service_healthy 1\n", StringComparison.Ordinal), $"gzip body ({text.Length} chars):\n{text}\n--- uncompressed now ---\n{await adapter.MetricsAsync()}");
         await Promtool.AssertCleanAsync(text, TestContext.Current.CancellationToken);
     }
 
