@@ -2,6 +2,7 @@
 # Ships the same files of 200-byte lines (plain, then JSON) with the log shipper to a local NDJSON
 # HTTP receiver, and with rsyslog (imfile -> omfwd over TCP) to a local TCP receiver, in one run.
 # Prints MiB/s (wall), MiB per CPU-second, peak RSS and the shipper/rsyslog ratio.
+# The shipper runs with DOTNET_EnableWriteXorExecute=0, as its Dockerfile sets.
 #   BENCH_MB=1024 (default) sets the size of each file; BENCH_MAX_RECORDS the shipper's batch.maxRecords.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -103,7 +104,7 @@ run_shipper() { # name file
  "batch":{"maxRecords":$MAX_RECORDS}}
 JSON
   local start=$(date +%s.%N)
-  dotnet "$DLL" --config "$WORK/shipper.json" 2>"$WORK/shipper-$name.err" & local pid=$!; PIDS+=($pid)
+  DOTNET_EnableWriteXorExecute=0 dotnet "$DLL" --config "$WORK/shipper.json" 2>"$WORK/shipper-$name.err" & local pid=$!; PIDS+=($pid)
   wait_for_lines
   local end=$(date +%s.%N)
   RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(peak_rss_mib $pid)"

@@ -86,7 +86,7 @@ internal sealed class CheckpointStore
         }
     }
 
-    /// <summary>Applies acknowledged positions and persists them atomically (write, fsync, rename).</summary>
+    /// <summary>Applies acknowledged positions and persists them atomically (write a temporary file, rename).</summary>
     public void Commit(IReadOnlyDictionary<FileIdentity, FilePosition> updates)
     {
         if (updates.Count == 0)
@@ -125,8 +125,9 @@ internal sealed class CheckpointStore
 
         using (var stream = new FileStream(_temporaryPath, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
         {
+            // No fsync: the page cache survives a crash or kill -9 of the process, and the state volume
+            // (an emptyDir) does not outlive the node anyway, so an fsync per batch would buy nothing.
             JsonSerializer.Serialize(stream, document, CheckpointJsonContext.Default.CheckpointDocument);
-            stream.Flush(flushToDisk: true);
         }
 
         File.Move(_temporaryPath, _path, overwrite: true);

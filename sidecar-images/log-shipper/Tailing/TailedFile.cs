@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using SidecarInjector.LogShipper.Checkpoints;
 using SidecarInjector.LogShipper.Records;
@@ -103,7 +102,9 @@ internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHan
 
         Span<byte> head = stackalloc byte[FingerprintBytes];
         var read = RandomAccess.Read(handle, head[..length], 0);
-        return (read, Convert.ToHexString(SHA256.HashData(head[..read]).AsSpan(0, 16)));
+        // The bytes themselves, not a hash: they are no secret next to the log they come from, and
+        // hashing would load libcrypto (MiBs of RSS) into a sidecar that needs nothing else of it.
+        return (read, Convert.ToHexString(head[..read]));
     }
 
     public void Dispose() => Handle.Dispose();
