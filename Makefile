@@ -62,6 +62,19 @@ demo: ## Build and run the offline inject over examples/ with the sample policie
 run: ## Run the webhook locally with the sample policies and a self-signed certificate.
 	dotnet run --project webhook -c $(CONFIGURATION) -- serve --policies crds/samples/
 
+.PHONY: deploy undeploy build-installer docker-build
+deploy: ## Install deploy/default (OVERLAY=deploy/cert-manager for cert-manager) into the current kubeconfig context.
+	IMAGE_REGISTRY=$(IMAGE_REGISTRY) IMAGE_TAG=$(IMAGE_TAG) bash deploy/make.sh deploy
+
+undeploy: ## Delete the installation from the current kubeconfig context.
+	IMAGE_REGISTRY=$(IMAGE_REGISTRY) IMAGE_TAG=$(IMAGE_TAG) bash deploy/make.sh undeploy
+
+build-installer: ## Write dist/install.yaml (one file, images at IMAGE_REGISTRY/IMAGE_TAG).
+	IMAGE_REGISTRY=$(IMAGE_REGISTRY) IMAGE_TAG=$(IMAGE_TAG) bash deploy/make.sh build-installer
+
+docker-build: ## Build the five images as $(IMAGE_REGISTRY)/<name>:$(IMAGE_TAG).
+	IMAGE_REGISTRY=$(IMAGE_REGISTRY) IMAGE_TAG=$(IMAGE_TAG) bash deploy/make.sh docker-build
+
 .PHONY: bench
 bench: bench-engine bench-webhook ## Run the injector benchmarks (engine and webhook).
 
