@@ -29,7 +29,7 @@ internal sealed class ClientSession
     private readonly ILogger logger;
     private readonly EndPoint? remote;
     private readonly Channel<PendingReply> replies = Channel.CreateBounded<PendingReply>(
-        new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     private readonly List<ClientCommand> parsed = [];
     private readonly List<CommandInfo> batch = [];

@@ -1,22 +1,25 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
-using System.Threading.Channels;
 using SidecarInjector.RedisAmbassador.Resp;
 
 namespace SidecarInjector.RedisAmbassador.Upstream;
 
 /// <summary>
 /// One upstream connection shared by many clients: requests are written in the order they are
-/// queued (one flush per burst) and matched to replies in the same order, as Redis answers.
+/// queued and matched to replies in the same order, as Redis answers. The first sender writes and
+/// flushes on its own thread; requests queued meanwhile go out together with the next flush.
 /// </summary>
 public sealed class UpstreamConnection : IDisposable
 {
     private readonly Stream stream;
     private readonly PipeReader reader;
     private readonly PipeWriter writer;
-    private readonly Channel<UpstreamRequest> outgoing =
-        Channel.CreateUnbounded<UpstreamRequest>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    private readonly Lock sendLock = new();
+    private readonly TaskCompletionSource writerFailed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private List<UpstreamRequest> queued = [];
+    private List<UpstreamRequest> writing = [];
+    private bool flushing;
 
     private readonly ConcurrentQueue<UpstreamRequest> inFlight = new();
     private readonly CancellationTokenSource lifetime = new();
@@ -37,7 +40,27 @@ public sealed class UpstreamConnection : IDisposable
     public Task Completion { get; }
 
     /// <summary>Queues a request; false when the connection is already closed (the request was not sent).</summary>
-    public bool TrySend(UpstreamRequest request) => IsAlive && outgoing.Writer.TryWrite(request);
+    public bool TrySend(UpstreamRequest request)
+    {
+        lock (sendLock)
+        {
+            if (!IsAlive)
+            {
+                return false;
+            }
+
+            queued.Add(request);
+            if (flushing)
+            {
+                return true;
+            }
+
+            flushing = true;
+        }
+
+        _ = FlushQueuedAsync();
+        return true;
+    }
 
     /// <summary>Closes the connection; requests in flight fail as possibly applied, queued ones as never sent.</summary>
     public void Abort(Exception reason)
@@ -48,7 +71,6 @@ public sealed class UpstreamConnection : IDisposable
         }
 
         closeReason = reason;
-        outgoing.Writer.TryComplete();
         lifetime.Cancel();
         stream.Dispose();
     }
@@ -58,17 +80,32 @@ public sealed class UpstreamConnection : IDisposable
     private async Task RunAsync()
     {
         await Task.Yield();
-        var writing = WriteLoopAsync();
         var reading = ReadLoopAsync();
-        var first = await Task.WhenAny(writing, reading);
+        var first = await Task.WhenAny(writerFailed.Task, reading);
         Abort(first.Exception?.InnerException ?? new UpstreamException("upstream closed the connection", true));
         try
         {
-            await Task.WhenAll(writing, reading);
+            await reading;
         }
         catch (Exception)
         {
-            // Both loops end with an error once the stream is disposed; the first reason is the one that counts.
+            // The read loop ends with an error once the stream is disposed; the first reason is the one that counts.
+        }
+
+        // A flush in progress still owns its requests; wait until it has handed them to inFlight.
+        List<UpstreamRequest> unsent = [];
+        while (true)
+        {
+            lock (sendLock)
+            {
+                if (!flushing)
+                {
+                    (unsent, queued) = (queued, []);
+                    break;
+                }
+            }
+
+            await Task.Delay(1);
         }
 
         var reason = closeReason!;
@@ -78,7 +115,7 @@ public sealed class UpstreamConnection : IDisposable
             request.Fail(new UpstreamException(message, true, reason));
         }
 
-        while (outgoing.Reader.TryRead(out var request))
+        foreach (var request in unsent)
         {
             request.Fail(new UpstreamException(message, false, reason));
         }
@@ -88,23 +125,46 @@ public sealed class UpstreamConnection : IDisposable
         lifetime.Dispose();
     }
 
-    private async Task WriteLoopAsync()
+    private async Task FlushQueuedAsync()
     {
-        var token = lifetime.Token;
-        while (await outgoing.Reader.WaitToReadAsync(token))
+        try
         {
-            while (outgoing.Reader.TryRead(out var request))
+            while (true)
             {
-                // Queued before writing so that a reply can never arrive before its request is known.
-                inFlight.Enqueue(request);
-                writer.Write(request.Payload);
+                lock (sendLock)
+                {
+                    if (queued.Count == 0 || !IsAlive)
+                    {
+                        flushing = false;
+                        return;
+                    }
+
+                    (queued, writing) = (writing, queued);
+                }
+
+                foreach (var request in writing)
+                {
+                    // Queued before writing so that a reply can never arrive before its request is known.
+                    inFlight.Enqueue(request);
+                    writer.Write(request.Payload);
+                }
+
+                writing.Clear();
+                var result = await writer.FlushAsync(lifetime.Token);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    throw new UpstreamException("upstream connection closed while writing", true);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            lock (sendLock)
+            {
+                flushing = false;
             }
 
-            var result = await writer.FlushAsync(token);
-            if (result.IsCompleted || result.IsCanceled)
-            {
-                return;
-            }
+            writerFailed.TrySetException(e);
         }
     }
 

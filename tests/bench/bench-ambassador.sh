@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# redis-benchmark -t set,get -c 50, with and without -P 16, in one run against:
+#   direct      redis-server itself (the baseline)
+#   twemproxy   nutcracker from Debian in front of the same redis-server
+#   ambassador  the redis-ambassador sidecar (Release build) in front of the same redis-server
+# and prints the throughputs and the ratios. Sizes: N (requests, default 100000) and PIPELINED_N
+# (default 5 x N) for the -P 16 runs; CLIENTS (default 50).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+N=${N:-100000}
+PIPELINED_N=${PIPELINED_N:-$((N * 5))}
+CLIENTS=${CLIENTS:-50}
+
+for tool in redis-server redis-benchmark redis-cli nutcracker dotnet python3; do
+  command -v "$tool" >/dev/null || { echo "bench-ambassador: $tool not found (make deps installs the Debian packages)" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 300); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "bench-ambassador: nothing answers PING on port $1" >&2
+  exit 1
+}
+
+redis_port=$(free_port); twem_port=$(free_port); twem_stats=$(free_port); amb_port=$(free_port); amb_admin=$(free_port)
+
+echo "building the ambassador (Release)..."
+dotnet build "$root/sidecar-images/redis-ambassador" -c Release -v quiet -nologo >/dev/null
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no --loglevel warning >"$work/redis.log" 2>&1 &
+pids+=($!)
+wait_port "$redis_port"
+
+cat >"$work/nutcracker.yml" <<YAML
+bench:
+  listen: 127.0.0.1:$twem_port
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  server_connections: 1
+  auto_eject_hosts: false
+  servers:
+   - 127.0.0.1:$redis_port:1
+YAML
+nutcracker -c "$work/nutcracker.yml" -s "$twem_stats" -a 127.0.0.1 -o "$work/nutcracker.log" &
+pids+=($!)
+wait_port "$twem_port"
+
+SIDECAR_CONFIG="{\"listen\":\"127.0.0.1:$amb_port\",\"upstream\":\"redis://127.0.0.1:$redis_port\",\"adminPort\":$amb_admin}" \
+  Logging__LogLevel__Default=Warning \
+  dotnet "$root/sidecar-images/redis-ambassador/bin/Release/net10.0/redis-ambassador.dll" >"$work/ambassador.log" 2>&1 &
+pids+=($!)
+wait_port "$amb_port"
+
+# The JIT warms up before measuring; twemproxy and Redis need no warm-up but get the same.
+for port in "$twem_port" "$amb_port"; do
+  redis-benchmark -p "$port" -t set,get -c "$CLIENTS" -n 20000 -q >/dev/null 2>&1
+  redis-benchmark -p "$port" -t set,get -c "$CLIENTS" -n 100000 -P 16 -q >/dev/null 2>&1
+done
+
+declare -A rps
+run() { # name port mode
+  local args=(-h 127.0.0.1 -p "$2" -t set,get -c "$CLIENTS" --csv)
+  if [ "$3" = "P16" ]; then args+=(-n "$PIPELINED_N" -P 16); else args+=(-n "$N"); fi
+  while IFS=, read -r test value _; do
+    test=${test//\"/}; value=${value//\"/}
+    case "$test" in SET|GET) rps["$1/$3/$test"]=$value ;; esac
+  done < <(redis-benchmark "${args[@]}" 2>/dev/null)
+}
+
+for mode in P1 P16; do
+  run direct "$redis_port" "$mode"
+  run twemproxy "$twem_port" "$mode"
+  run ambassador "$amb_port" "$mode"
+done
+
+echo
+echo "redis-benchmark -t set,get -c $CLIENTS, -n $N (P1) / -n $PIPELINED_N (-P 16); requests per second"
+printf '%-8s %-4s %12s %12s %12s %14s %14s\n' mode cmd direct twemproxy ambassador amb/direct amb/twemproxy
+for mode in P1 P16; do
+  for cmd in SET GET; do
+    d=${rps["direct/$mode/$cmd"]}; t=${rps["twemproxy/$mode/$cmd"]}; a=${rps["ambassador/$mode/$cmd"]}
+    read -r ad at < <(python3 -c "print(f'{$a/$d:.2f} {$a/$t:.2f}')")
+    printf '%-8s %-4s %12.0f %12.0f %12.0f %14s %14s\n' "$mode" "$cmd" "$d" "$t" "$a" "$ad" "$at"
+  done
+done
+echo
+echo "goal: amb/twemproxy >= 1.00 in both modes"
