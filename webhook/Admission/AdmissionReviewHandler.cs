@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using SidecarInjector.Webhook.Injection;
 
@@ -20,6 +21,7 @@ public sealed class AdmissionReviewHandler
     private readonly AdmissionMetrics metrics;
     private readonly AdmissionOptions options;
     private readonly ILogger<AdmissionReviewHandler> logger;
+    private readonly MutationCache cache = new();
 
     public AdmissionReviewHandler(IPolicySource policies, AdmissionMetrics metrics, AdmissionOptions options, ILogger<AdmissionReviewHandler> logger)
     {
@@ -103,14 +105,26 @@ public sealed class AdmissionReviewHandler
             }
 
             AdmissionResponse response;
-            Exception? failure;
-            try
+            Exception? failure = null;
+            var labels = review.IsPodCreate ? policies.NamespaceLabels(review.Namespace) : null;
+            MutationCache.Key? key = review.IsPodCreate && review.Object is not null
+                ? MutationCache.KeyOf(JsonMarshal.GetRawUtf8Value(document.RootElement.GetProperty("request").GetProperty("object")), policyName ?? AllPolicies, review.Namespace, labels)
+                : null;
+            if (key is not { } hit || !cache.TryGet(hit, set, review.Uid, out response))
             {
-                response = PodMutator.Mutate(review, selected, review.IsPodCreate ? policies.NamespaceLabels(review.Namespace) : null, out failure);
-            }
-            catch (AdmissionReviewException e)
-            {
-                return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", e.Message);
+                try
+                {
+                    response = PodMutator.Mutate(review, selected, labels, out failure);
+                }
+                catch (AdmissionReviewException e)
+                {
+                    return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", e.Message);
+                }
+
+                if (key is { } miss)
+                {
+                    cache.Add(miss, set, response);
+                }
             }
 
             LogDecision(review, policyName ?? AllPolicies, response, failure);

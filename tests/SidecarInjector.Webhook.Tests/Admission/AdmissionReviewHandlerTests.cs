@@ -37,6 +37,41 @@ public sealed class AdmissionReviewHandlerTests
     }
 
     [Fact]
+    public async Task Answers_replicas_of_one_template_with_their_own_uid_and_the_same_patch()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(TwoPolicies());
+        var client = server.Client();
+        var first = AdmissionFixtures.DeploymentReview();
+        var second = AdmissionFixtures.DeploymentReview();
+        second["request"]!["uid"] = "a8b6f1f4-0d6c-4d7e-9d55-000000000002";
+
+        var one = await server.ReviewAsync(client, first);
+        var two = await server.ReviewAsync(client, second);
+
+        Assert.Equal("a8b6f1f4-0d6c-4d7e-9d55-000000000002", two["uid"]!.GetValue<string>());
+        Assert.NotEqual(one["uid"]!.GetValue<string>(), two["uid"]!.GetValue<string>());
+        Assert.Equal(one["patch"]!.GetValue<string>(), two["patch"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Does_not_reuse_an_answer_after_the_policies_change()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(new Dictionary<string, string> { ["logs.yaml"] = AdmissionFixtures.LoggingPolicy("logs") });
+        var client = server.Client();
+        var before = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview());
+        Assert.Equal("logs", before["auditAnnotations"]!["injected-policies"]!.GetValue<string>());
+
+        await File.WriteAllTextAsync(Path.Combine(server.PolicyDirectory, "logs.yaml"), AdmissionFixtures.LoggingPolicy("logs", failurePolicy: "Fail"), TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(server.PolicyDirectory, "audit.yaml"), AdmissionFixtures.LoggingPolicy("audit", injection: "Always", priority: 50, volume: "audit-logs"), TestContext.Current.CancellationToken);
+
+        await ServingCertificateTests.WaitUntilAsync(async () =>
+        {
+            var after = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview());
+            return after["auditAnnotations"]!["injected-policies"]!.GetValue<string>() == "logs,audit";
+        }, "the new policy in the answer to the same pod");
+    }
+
+    [Fact]
     public async Task Applies_only_the_policy_named_in_the_path()
     {
         await using var server = await AdmissionTestServer.StartAsync(TwoPolicies());

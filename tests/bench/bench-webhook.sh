@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# make bench-webhook: wrk drives the webhook (/mutate, sample policies, a real Deployment pod
+# AdmissionReview that gets a sidecar injected) and, in the same run, a no-op Kestrel HTTPS
+# endpoint that only parses the review and echoes the uid. Prints both throughputs, both p99
+# latencies and the ratios. Goal: throughput >= 0.9x the no-op's, p99 <= 1.5x.
+# Tunables: DURATION (s, per round), CONNECTIONS, THREADS, ROUNDS.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-2}
+WEBHOOK_PORT=${WEBHOOK_PORT:-18443}
+NOOP_PORT=${NOOP_PORT:-18444}
+REVIEW=tests/SidecarInjector.Webhook.Tests/Admission/Fixtures/deployment-pod-opted-in.json
+
+command -v wrk >/dev/null || { echo "bench-webhook: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "building (Release)..."
+dotnet build webhook -c Release -v quiet -nologo >/dev/null
+dotnet build tests/bench/webhook-noop.cs -c Release -v quiet -nologo >/dev/null
+
+Webhook__SelfSignedCertificateDirectory="$work/certs" Webhook__ListenAddress=127.0.0.1 \
+  dotnet webhook/bin/Release/net10.0/sidecar-injector-webhook.dll serve --port "$WEBHOOK_PORT" --policies crds/samples/ \
+  >"$work/webhook.log" 2>&1 &
+pids+=($!)
+wait_for() { for _ in $(seq 1 120); do curl -sf --cacert "$work/certs/tls.crt" "$1" >/dev/null 2>&1 && return 0; sleep 0.5; done; echo "bench-webhook: $1 did not come up" >&2; cat "$work/webhook.log" >&2; exit 1; }
+wait_for "https://localhost:$WEBHOOK_PORT/readyz"
+dotnet run --no-build -c Release --file tests/bench/webhook-noop.cs -- "$NOOP_PORT" "$work/certs/tls.crt" "$work/certs/tls.key" >"$work/noop.log" 2>&1 &
+pids+=($!)
+wait_for "https://localhost:$NOOP_PORT/healthz"
+
+# Both endpoints must answer the review, and the webhook must actually inject.
+curl -sf --cacert "$work/certs/tls.crt" -H 'Content-Type: application/json' --data-binary @"$REVIEW" "https://localhost:$WEBHOOK_PORT/mutate" | grep -q '"patchType":"JSONPatch"' \
+  || { echo "bench-webhook: the webhook did not inject into the benchmark pod" >&2; exit 1; }
+curl -sf --cacert "$work/certs/tls.crt" -H 'Content-Type: application/json' --data-binary @"$REVIEW" "https://localhost:$NOOP_PORT/mutate" | grep -q '"allowed":true'
+
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open("$REVIEW", "rb")); wrk.body = f:read("*a"); f:close()
+LUA
+
+# wrk prints e.g. "Requests/sec:  12345.67" and, with --latency, "     99%    1.23ms".
+run() { # url seconds -> "rps p99_ms"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency -s "$work/post.lua" "$1" >"$work/wrk.out"
+  grep -q "Non-2xx" "$work/wrk.out" && { echo "bench-webhook: non-2xx answers from $1" >&2; cat "$work/wrk.out" >&2; exit 1; }
+  awk '/Requests\/sec/ {rps=$2}
+       $1=="99%" {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[a-z]/,"",v); ms=(u=="us")?v/1000:(u=="s")?v*1000:v; p99=ms}
+       END {printf "%s %.3f\n", rps, p99}' "$work/wrk.out"
+}
+
+echo "warming up..."
+run "https://127.0.0.1:$NOOP_PORT/mutate" 3 >/dev/null
+run "https://127.0.0.1:$WEBHOOK_PORT/mutate" 3 >/dev/null
+
+noop_rps=0; noop_p99=0; hook_rps=0; hook_p99=0
+for round in $(seq 1 "$ROUNDS"); do
+  read -r r p < <(run "https://127.0.0.1:$NOOP_PORT/mutate" "$DURATION")
+  echo "round $round  no-op:   $r req/s  p99 ${p} ms"
+  noop_rps=$(awk -v a="$noop_rps" -v b="$r" 'BEGIN{print a+b}'); noop_p99=$(awk -v a="$noop_p99" -v b="$p" 'BEGIN{print a+b}')
+  read -r r p < <(run "https://127.0.0.1:$WEBHOOK_PORT/mutate" "$DURATION")
+  echo "round $round  webhook: $r req/s  p99 ${p} ms"
+  hook_rps=$(awk -v a="$hook_rps" -v b="$r" 'BEGIN{print a+b}'); hook_p99=$(awk -v a="$hook_p99" -v b="$p" 'BEGIN{print a+b}')
+done
+
+awk -v nr="$noop_rps" -v np="$noop_p99" -v hr="$hook_rps" -v hp="$hook_p99" -v n="$ROUNDS" -v c="$CONNECTIONS" -v d="$DURATION" 'BEGIN {
+  printf "\nwebhook vs no-op HTTPS endpoint (%d rounds x %ds, %d keep-alive connections, mean of rounds)\n", n, d, c
+  printf "  no-op    throughput %10.0f req/s   p99 %7.3f ms\n", nr/n, np/n
+  printf "  webhook  throughput %10.0f req/s   p99 %7.3f ms\n", hr/n, hp/n
+  printf "  ratio    throughput %10.2fx (goal >= 0.90)   p99 %6.2fx (goal <= 1.50)\n", hr/nr, hp/np
+}'

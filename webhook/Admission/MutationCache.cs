@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using SidecarInjector.Webhook.Injection;
+
+namespace SidecarInjector.Webhook.Admission;
+
+/// <summary>
+/// Remembers the answer for a pod object already seen: every replica of a ReplicaSet, Job or
+/// StatefulSet scale-up arrives as the same object (generateName, no name), and
+/// reinvocationPolicy IfNeeded sends a pod twice. Keyed by a SHA-256 of the exact object bytes,
+/// the namespace and its labels and the policy path; entries die with the policy snapshot they
+/// were computed from. Only successful answers are kept, and only after their patch was applied.
+/// </summary>
+public sealed class MutationCache
+{
+    private const int Capacity = 2048;
+    private readonly ConcurrentDictionary<Key, Entry> entries = new();
+
+    public static Key KeyOf(ReadOnlySpan<byte> podJson, string policyScope, string? @namespace, IReadOnlyDictionary<string, string>? namespaceLabels)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var context = new StringBuilder(policyScope).Append('\0').Append(@namespace).Append('\0');
+        if (namespaceLabels is not null)
+        {
+            foreach (var (name, value) in namespaceLabels.OrderBy(l => l.Key, StringComparer.Ordinal))
+            {
+                context.Append(name).Append('=').Append(value).Append('\0');
+            }
+        }
+        else
+        {
+            context.Append("(unknown)");
+        }
+
+        hash.AppendData(Encoding.UTF8.GetBytes(context.ToString()));
+        hash.AppendData(podJson);
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return new Key(BitConverter.ToUInt128(digest[..16]), BitConverter.ToUInt128(digest[16..]));
+    }
+
+    public bool TryGet(Key key, PolicySet policies, string uid, out AdmissionResponse response)
+    {
+        if (entries.TryGetValue(key, out var entry) && ReferenceEquals(entry.Policies, policies))
+        {
+            response = entry.Response with { Uid = uid };
+            return true;
+        }
+
+        response = null!;
+        return false;
+    }
+
+    public void Add(Key key, PolicySet policies, AdmissionResponse response)
+    {
+        if (response.Outcome is not (AdmissionOutcome.Injected or AdmissionOutcome.Unchanged))
+        {
+            return;
+        }
+
+        if (entries.Count >= Capacity)
+        {
+            entries.Clear();
+        }
+
+        entries[key] = new Entry(policies, response);
+    }
+
+    public readonly record struct Key(UInt128 High, UInt128 Low);
+
+    private sealed record Entry(PolicySet Policies, AdmissionResponse Response);
+}
