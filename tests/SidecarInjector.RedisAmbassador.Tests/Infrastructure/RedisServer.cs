@@ -33,9 +33,10 @@ internal sealed class RedisServer : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        // Later options win, so extraArgs may override these; "{port}" in them stands for Port.
         foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "yes" }.Concat(extraArgs))
         {
-            start.ArgumentList.Add(arg);
+            start.ArgumentList.Add(arg.Replace("{port}", Port.ToString(), StringComparison.Ordinal));
         }
 
         process = Process.Start(start)!;
