@@ -13,7 +13,17 @@ catch (SidecarConfigException e)
 }
 
 var app = AdapterApp.Build(options, args);
-await app.StartAsync();
+try
+{
+    await app.StartAsync();
+}
+catch (IOException e)
+{
+    // Kestrel reports a taken or unusable listen address as an IOException: one line, not a stack trace.
+    await Console.Error.WriteLineAsync($"prometheus-adapter: listen: cannot listen on {options.Listen}: {e.Message}");
+    return 1;
+}
+
 app.LogStart(options, string.Join(", ", app.Urls));
 await app.WaitForShutdownAsync();
 return 0;

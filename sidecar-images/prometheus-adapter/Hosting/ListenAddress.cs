@@ -35,4 +35,7 @@ internal sealed record ListenAddress(IPAddress? Address, bool Localhost, int Por
             ? new ListenAddress(address, false, port)
             : throw new FormatException($"'{text}': host must be an IP address, localhost, * or empty");
     }
+
+    public override string ToString() =>
+        $"{(Localhost ? "localhost" : Address is null ? "*" : Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{Address}]" : Address.ToString())}:{Port}";
 }

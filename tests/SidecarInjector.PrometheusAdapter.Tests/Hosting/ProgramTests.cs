@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
 
 [Trait("Category", "Process")]
-public sealed class ProgramTests
+public sealed partial class ProgramTests
 {
     [Fact]
     public async Task Exits_2_with_a_one_line_message_naming_the_key_on_bad_config()
@@ -28,14 +29,37 @@ public sealed class ProgramTests
     }
 
     [Fact]
+    public async Task Exits_1_with_a_one_line_message_when_the_listen_port_is_taken()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        using var adapter = ChildProcess.StartAdapter($$"""{"source":"http://127.0.0.1:1/stats","listen":"127.0.0.1:{{port}}","pollIntervalSeconds":60}""");
+        await adapter.Process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(1, adapter.Process.ExitCode);
+        var errorLine = Assert.Single(adapter.Output.Split('\n'), l => l.StartsWith("prometheus-adapter:", StringComparison.Ordinal));
+        Assert.StartsWith($"prometheus-adapter: listen: cannot listen on 127.0.0.1:{port}: ", errorLine, StringComparison.Ordinal);
+        // The host's own JSON log line records the exception as a field; no raw stack trace is printed.
+        Assert.DoesNotContain(adapter.Output.Split('\n'), l => l.StartsWith("   at ", StringComparison.Ordinal));
+        Assert.DoesNotContain("Unhandled exception", adapter.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Serves_metrics_and_exits_promptly_on_sigterm()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var source = await JsonSource.StartAsync(ct);
         source.Body = Fixture.Bytes("stats.json");
-        var port = ChildProcess.FreePort();
-        using var adapter = ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:{{port}}","pollIntervalSeconds":1}""");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        // Port 0 and the logged address, not a port picked in advance: .NET listeners set SO_REUSEPORT
+        // on Linux, so another test's Kestrel binding port 0 could share a pre-picked port with us.
+        using var adapter = ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":1}""");
+        var port = await Eventually.UntilAsync(
+            () => Task.FromResult(ListeningOn().Match(adapter.Output)),
+            m => m.Success,
+            "the adapter process to log its address",
+            TimeSpan.FromSeconds(60),
+            () => adapter.Output);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.Groups[1].Value}"), Timeout = TimeSpan.FromSeconds(10) };
         var text = await Eventually.UntilAsync(
             async () =>
             {
@@ -63,4 +87,7 @@ public sealed class ProgramTests
         Assert.Equal(0, adapter.Process.ExitCode);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed} to stop");
     }
+
+    [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:([0-9]+)")]
+    private static partial Regex ListeningOn();
 }
