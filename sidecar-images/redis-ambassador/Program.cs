@@ -22,7 +22,7 @@ var app = builder.Build();
 app.MapAmbassadorAdmin();
 try
 {
-    await app.RunAsync();
+    await app.BindProxyListener().RunAsync();
 }
 catch (IOException e)
 {

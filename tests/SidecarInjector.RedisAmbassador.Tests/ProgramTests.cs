@@ -46,6 +46,23 @@ public sealed class ProgramTests
     }
 
     [Fact]
+    public async Task Exits_1_with_one_line_when_the_listen_port_is_taken()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        using var process = Start($$"""{"listen": "127.0.0.1:{{port}}", "upstream": "redis://127.0.0.1:1", "adminPort": {{FreePort.Next()}}}""");
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = await process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Equal($"redis-ambassador: listen: cannot listen on 127.0.0.1:{port}: Address already in use", stderr.Trim());
+        Assert.DoesNotContain("   at ", await stdout);
+    }
+
+    [Fact]
     public async Task Reads_a_yaml_config_file_given_with_config()
     {
         var file = Path.Combine(Path.GetTempPath(), $"ambassador-{Guid.NewGuid():N}.yaml");

@@ -37,6 +37,14 @@ public static class AmbassadorHostingExtensions
         return builder;
     }
 
+    /// <summary>Binds the app-facing port now, so that a port already taken fails with one line before the host starts.</summary>
+    /// <exception cref="IOException">The listen address cannot be bound.</exception>
+    public static WebApplication BindProxyListener(this WebApplication app)
+    {
+        app.Services.GetRequiredService<ProxyListener>().Bind();
+        return app;
+    }
+
     /// <summary>GET /healthz (process alive), /readyz (upstream answers and circuit closed), /metrics.</summary>
     public static WebApplication MapAmbassadorAdmin(this WebApplication app)
     {

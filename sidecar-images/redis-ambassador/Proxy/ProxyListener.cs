@@ -29,21 +29,34 @@ public sealed class ProxyListener(
     /// <summary>The bound address (useful when <c>listen</c> asked for port 0).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(listener?.LocalEndPoint ?? throw new InvalidOperationException("the proxy listener has not started"));
 
-    public override Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Binds the listening socket; called before the host starts so that a taken port is a one-line error.</summary>
+    /// <exception cref="IOException">The address cannot be bound.</exception>
+    public void Bind()
     {
-        listener = new Socket(options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (listener is not null)
+        {
+            return;
+        }
+
+        var socket = new Socket(options.Listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            listener.Bind(options.Listen);
-            listener.Listen(512);
+            socket.Bind(options.Listen);
+            socket.Listen(512);
         }
         catch (SocketException e)
         {
-            listener.Dispose();
+            socket.Dispose();
             throw new IOException($"listen: cannot listen on {options.Listen}: {e.Message}", e);
         }
 
-        Log.Listening(logger, listener.LocalEndPoint!, options.Upstream.Display, options.PoolSize, options.Upstream.UseTls);
+        listener = socket;
+        Log.Listening(logger, socket.LocalEndPoint!, options.Upstream.Display, options.PoolSize, options.Upstream.UseTls);
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        Bind();
         return base.StartAsync(cancellationToken);
     }
 
