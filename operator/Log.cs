@@ -44,4 +44,13 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Critical, "The operator cannot continue: {Reason}")]
     public static partial void Fatal(ILogger logger, string reason, Exception exception);
+
+    [LoggerMessage(15, LogLevel.Information, "SidecarPolicy {Policy} rollout: {Decision} {Kind} {Namespace}/{Name} ({Pods} outdated pod(s)): {Why}")]
+    public static partial void RolloutDecision(ILogger logger, string policy, string decision, string kind, string @namespace, string name, int pods, string why);
+
+    [LoggerMessage(16, LogLevel.Information, "SidecarPolicy {Policy} rollout: {Pods} outdated pod(s) have no Deployment, StatefulSet or DaemonSet owner and are left for their owners to replace")]
+    public static partial void RolloutNoWorkload(ILogger logger, string policy, int pods);
+
+    [LoggerMessage(17, LogLevel.Information, "SidecarPolicy {Policy} rollout: Manual mode, {Pods} outdated pod(s) left for their owners to restart (kubectl rollout restart)")]
+    public static partial void RolloutManual(ILogger logger, string policy, int pods);
 }

@@ -17,6 +17,7 @@ public sealed class OperatorMetrics
             Buckets = Histogram.ExponentialBuckets(0.001, 2, 14),
         });
         InformerEvents = factory.CreateCounter("sidecar_injector_operator_informer_notices_total", "Informer lists, watch restarts, 410s and errors.", "resource", "kind");
+        RolloutDecisions = factory.CreateCounter("sidecar_injector_operator_rollout_decisions_total", "Auto rollout decisions per policy: restarted, namespace-busy, rate-limited, workload-gone, no-workload (counted per pod).", "policy", "decision");
         IsLeader = factory.CreateGauge("sidecar_injector_operator_leader", "1 while this replica holds the lease.");
     }
 
@@ -31,4 +32,6 @@ public sealed class OperatorMetrics
     public Counter InformerEvents { get; }
 
     public Gauge IsLeader { get; }
+
+    public Counter RolloutDecisions { get; }
 }

@@ -65,6 +65,18 @@ public sealed class OperatorOptions
     /// <summary>A kubeconfig file; absent: in-cluster config, else ~/.kube/config.</summary>
     public string? Kubeconfig { get; set; }
 
+    /// <summary>Auto rollout: a namespace stays busy at least this long after a restart, even when the rollout looks finished.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan RolloutMinInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Auto rollout: the window <c>spec.rollout.maxPerMinute</c> counts restarts over (a minute; shorter in tests).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan RolloutRateWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Auto rollout: how often a policy waiting on a busy namespace or the rate limit looks again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan RolloutPollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Namespace for Events about (cluster-scoped) SidecarPolicies.</summary>
     public string EventNamespace { get; set; } = "default";
 }

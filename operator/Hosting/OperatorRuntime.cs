@@ -5,18 +5,20 @@ using SidecarInjector.Operator.Certificates;
 using SidecarInjector.Operator.Informers;
 using SidecarInjector.Operator.Queue;
 using SidecarInjector.Operator.Reconcilers;
+using SidecarInjector.Operator.Rollout;
 
 namespace SidecarInjector.Operator.Hosting;
 
 /// <summary>
-/// Informers feeding the work queues of the three controllers. Informers run on every replica
+/// Informers feeding the work queues of the four controllers. Informers run on every replica
 /// (a standby's caches are warm and its /readyz true); controllers only while leading.
 /// </summary>
-public sealed class OperatorRuntime
+public sealed class OperatorRuntime : IDisposable
 {
     private readonly OperatorOptions options;
     private readonly OperatorMetrics metrics;
     private readonly ILoggerFactory loggers;
+    private readonly RolloutGate rolloutGate;
 
     public OperatorRuntime(IKubernetes client, OperatorOptions options, OperatorMetrics metrics, ILoggerFactory loggers, TimeProvider time)
     {
@@ -29,6 +31,9 @@ public sealed class OperatorRuntime
         Policies = NewController(new SidecarPolicyReconciler(client, Informers, events, time, loggers.CreateLogger<SidecarPolicyReconciler>()));
         WebhookConfiguration = NewController(new WebhookConfigurationReconciler(client, Informers, options, loggers.CreateLogger<WebhookConfigurationReconciler>()));
         Certificates = NewController(new CertificateReconciler(client, options, time, () => WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key), loggers.CreateLogger<CertificateReconciler>()));
+        rolloutGate = new RolloutGate(options.RolloutRateWindow);
+        Rollouts = NewController(new RolloutReconciler(
+            Informers, new WorkloadResolver(client), new WorkloadRestarter(client), rolloutGate, events, options, metrics, time, loggers.CreateLogger<RolloutReconciler>()));
         WireHandlers();
     }
 
@@ -39,6 +44,8 @@ public sealed class OperatorRuntime
     public Controller WebhookConfiguration { get; }
 
     public Controller Certificates { get; }
+
+    public Controller Rollouts { get; }
 
     public Task RunInformersAsync(CancellationToken cancellationToken) => Informers.RunAsync(cancellationToken);
 
@@ -52,8 +59,11 @@ public sealed class OperatorRuntime
         await Task.WhenAll(
             Policies.RunAsync(options.Workers, cancellationToken),
             WebhookConfiguration.RunAsync(1, cancellationToken),
-            Certificates.RunAsync(1, cancellationToken));
+            Certificates.RunAsync(1, cancellationToken),
+            Rollouts.RunAsync(options.Workers, cancellationToken));
     }
+
+    public void Dispose() => rolloutGate.Dispose();
 
     private Controller NewController(IReconciler reconciler) =>
         new(reconciler, new WorkQueue(), metrics, loggers.CreateLogger($"SidecarInjector.Operator.Controllers.{reconciler.Name}"));
@@ -100,6 +110,7 @@ public sealed class OperatorRuntime
         foreach (var key in Informers.Policies.Keys)
         {
             Policies.Queue.Add(key);
+            Rollouts.Queue.Add(key);
         }
     }
 
@@ -110,6 +121,7 @@ public sealed class OperatorRuntime
             foreach (var policy in InjectionStatus.Parse(status).Keys)
             {
                 Policies.Queue.Add(policy);
+                Rollouts.Queue.Add(policy);
             }
         }
     }
