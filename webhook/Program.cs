@@ -9,4 +9,6 @@ var root = new RootCommand("SidecarInjector webhook: injects logging, ambassador
     InjectCommand.Create(),
 };
 
-return await root.Parse(args).InvokeAsync();
+// No termination timeout: System.CommandLine would otherwise end the process 2 s after SIGTERM,
+// cutting short the host's graceful shutdown of in-flight admission reviews.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
