@@ -45,7 +45,25 @@ internal sealed class ElasticsearchSink(LogSinkConfig config) : ILogSink
 
     private static void CheckItems(Delivery delivery, string response)
     {
-        using var document = JsonDocument.Parse(response);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(response);
+        }
+        catch (JsonException e)
+        {
+            // A 2xx that is not a bulk response (a proxy's page): which items landed is unknown, so all go again.
+            throw new SinkException($"elasticsearch: the bulk response is not JSON: {e.Message}", retryable: true, inner: e);
+        }
+
+        using (document)
+        {
+            CheckItems(delivery, document);
+        }
+    }
+
+    private static void CheckItems(Delivery delivery, JsonDocument document)
+    {
         if (!document.RootElement.TryGetProperty("errors", out var errors) || errors.ValueKind != JsonValueKind.True)
         {
             return;
@@ -56,15 +74,20 @@ internal sealed class ElasticsearchSink(LogSinkConfig config) : ILogSink
         string? dropReason = null;
         string? retryReason = null;
         var index = 0;
-        foreach (var item in document.RootElement.GetProperty("items").EnumerateArray())
+        if (!document.RootElement.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+        {
+            throw new SinkException("elasticsearch: the bulk response has errors but no items", retryable: true);
+        }
+
+        foreach (var item in items.EnumerateArray())
         {
             if (index >= delivery.Pending.Count)
             {
                 break;
             }
 
-            var result = item.EnumerateObject().First().Value;
-            var status = result.TryGetProperty("status", out var s) ? s.GetInt32() : 500;
+            var result = item.ValueKind == JsonValueKind.Object ? item.EnumerateObject().FirstOrDefault().Value : default;
+            var status = result.ValueKind == JsonValueKind.Object && result.TryGetProperty("status", out var s) && s.TryGetInt32(out var code) ? code : 500;
             if (status is 429 or >= 500)
             {
                 retry.Add(delivery.Pending[index]);
@@ -87,7 +110,7 @@ internal sealed class ElasticsearchSink(LogSinkConfig config) : ILogSink
     }
 
     private static string Describe(JsonElement result, int status) =>
-        result.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("type", out var type)
+        result.ValueKind == JsonValueKind.Object && result.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("type", out var type)
             ? $"status {status}: {type.GetString()}: {(error.TryGetProperty("reason", out var reason) ? reason.GetString() : null)}"
             : $"status {status}";
 

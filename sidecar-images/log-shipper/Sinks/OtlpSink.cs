@@ -82,12 +82,36 @@ internal sealed class OtlpSink(LogSinkConfig config, PodMetadata pod) : ILogSink
             return;
         }
 
-        using var document = JsonDocument.Parse(response);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(response);
+        }
+        catch (JsonException)
+        {
+            // A 2xx is the acknowledgement; a body that is not OTLP JSON carries no partial success.
+            return;
+        }
+
+        using (document)
+        {
+            CheckPartialSuccess(delivery, document);
+        }
+    }
+
+    private static void CheckPartialSuccess(Delivery delivery, JsonDocument document)
+    {
         if (document.RootElement.ValueKind == JsonValueKind.Object
             && document.RootElement.TryGetProperty("partialSuccess", out var partial)
+            && partial.ValueKind == JsonValueKind.Object
             && partial.TryGetProperty("rejectedLogRecords", out var rejected))
         {
-            var count = rejected.ValueKind == JsonValueKind.String ? long.Parse(rejected.GetString()!, CultureInfo.InvariantCulture) : rejected.GetInt64();
+            var count = rejected.ValueKind switch
+            {
+                JsonValueKind.String when long.TryParse(rejected.GetString(), CultureInfo.InvariantCulture, out var parsed) => parsed,
+                JsonValueKind.Number when rejected.TryGetInt64(out var number) => number,
+                _ => 0,
+            };
             if (count > 0)
             {
                 var message = partial.TryGetProperty("errorMessage", out var m) ? m.GetString() : "rejected by the collector";

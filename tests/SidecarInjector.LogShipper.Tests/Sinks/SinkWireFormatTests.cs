@@ -116,6 +116,19 @@ public class SinkWireFormatTests
     }
 
     [Fact]
+    public async Task Elasticsearch_sink_retries_a_2xx_that_is_not_a_bulk_response()
+    {
+        await using var receiver = await HttpReceiver.StartAsync();
+        receiver.Respond = (_, _) => (200, "<html>proxy</html>", null);
+        await using var sink = new ElasticsearchSink(new LogSinkConfig { Type = LogSinkType.Elasticsearch, Url = receiver.Url });
+
+        var failure = await Assert.ThrowsAsync<SinkException>(() => sink.SendAsync(new Delivery(BatchOf("a")), TestContext.Current.CancellationToken));
+
+        Assert.True(failure.Retryable);
+        Assert.Contains("not JSON", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Otlp_sink_sends_logs_json_with_k8s_resource_attributes()
     {
         await using var receiver = await HttpReceiver.StartAsync();
