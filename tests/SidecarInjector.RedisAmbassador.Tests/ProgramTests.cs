@@ -113,8 +113,8 @@ public sealed class ProgramTests
             Assert.Equal("OK", await client.CallAsync("SET", "k", "v"));
 
             // A slow command is in flight when SIGTERM arrives: its reply must still come back.
-            await client.SendAsync(["DEBUG", "SLEEP", "1"]);
-            await Task.Delay(200, TestContext.Current.CancellationToken);
+            await client.SendAsync(["DEBUG", "SLEEP", "2"]);
+            await WaitUntilRedisIsBusyAsync(redis.Port);
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()]))
             {
                 await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
@@ -135,5 +135,27 @@ public sealed class ProgramTests
                 process.Kill();
             }
         }
+    }
+
+    // Redis is single-threaded: once it stops answering PING, the DEBUG SLEEP sent through the ambassador is running.
+    private static async Task WaitUntilRedisIsBusyAsync(int port)
+    {
+        await Eventually.Get(
+            async () =>
+            {
+                using var direct = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+                await direct.SendAsync(["PING"]);
+                try
+                {
+                    await direct.ReadAsync(timeoutSeconds: 0.3);
+                    return false;
+                }
+                catch (OperationCanceledException)
+                {
+                    return true;
+                }
+            },
+            busy => busy,
+            "DEBUG SLEEP running in redis-server");
     }
 }

@@ -51,7 +51,7 @@ internal sealed class RespClient : IDisposable
         return await ReadAsync();
     }
 
-    public async Task<object?> ReadAsync(int timeoutSeconds = 30)
+    public async Task<object?> ReadAsync(double timeoutSeconds = 30)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
