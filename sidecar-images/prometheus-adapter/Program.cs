@@ -12,7 +12,7 @@ catch (SidecarConfigException e)
     return 2;
 }
 
-var app = AdapterApp.Build(options, args);
+var app = AdapterApp.Build(options);
 try
 {
     await app.StartAsync();

@@ -26,7 +26,7 @@ internal sealed class AdapterServer : IAsyncDisposable
     {
         config.Listen = "127.0.0.1:0";
         var options = AdapterOptions.From(config, "test");
-        var app = AdapterApp.Build(options, []);
+        var app = AdapterApp.Build(options);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new AdapterServer(app, new Uri(address));
