@@ -1,0 +1,142 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using SidecarInjector.Crds.Hashing;
+using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Operator.Hosting;
+using SidecarInjector.Operator.Tests.FakeApiServer;
+using SidecarInjector.Operator.Tests.TestSupport;
+using SidecarInjector.Webhook.Admission;
+
+namespace SidecarInjector.Operator.Tests.EndToEnd;
+
+/// <summary>
+/// The real operator and the real webhook (in-cluster mode, its certificate from the operator's
+/// Secret) against the fake API server, which calls the webhook over HTTPS as kube-apiserver does.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class OperatorAndWebhookTests : IAsyncLifetime
+{
+    private const string InstallNamespace = "sidecar-injector";
+    private static readonly ResourceType Policies = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");
+    private static readonly ResourceType Webhooks = ResourceType.Get("mutatingwebhookconfigurations", "admissionregistration.k8s.io");
+    private readonly string directory = Directory.CreateTempSubdirectory("operator-e2e-").FullName;
+    private FakeKubeApiServer server = null!;
+    private WebApplication? operatorApp;
+    private WebApplication? webhookApp;
+
+    public async ValueTask InitializeAsync()
+    {
+        server = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
+        foreach (var ns in new[] { InstallNamespace, "default", "apps" })
+        {
+            server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace(ns));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in new[] { webhookApp, operatorApp })
+        {
+            if (app is not null)
+            {
+                await app.StopAsync(CancellationToken.None);
+                await app.DisposeAsync();
+            }
+        }
+
+        await server.DisposeAsync();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Injects_a_pod_through_the_real_webhook_then_counts_it_injected_and_outdated()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        operatorApp = OperatorHost.Build([], server.CreateClient(), o =>
+        {
+            o.Identity = "e2e";
+            o.HealthPort = 0;
+            o.InstallNamespace = InstallNamespace;
+        });
+        await operatorApp.StartAsync(ct);
+        server.Store.Create(Policies, null, Objects.Policy("logs"));
+        await Eventually.HoldsAsync(
+            () => server.Store.Get(Webhooks, null, "sidecar-injector")?["webhooks"]?[0]?["clientConfig"]?["caBundle"] is not null,
+            "the operator's webhook configuration with a caBundle");
+
+        var webhookPort = await StartWebhookAsync(ct);
+        var dispatcher = new MutatingWebhookDispatcher(server.Store, (ns, name, port) =>
+            (ns, name, port) == (InstallNamespace, "sidecar-injector-webhook", 443)
+                ? new IPEndPoint(IPAddress.Loopback, webhookPort)
+                : throw new HttpRequestException($"no endpoints for service {ns}/{name}:{port}"));
+        server.MutatingAdmission = dispatcher.AdmitAsync;
+
+        using var client = server.CreateClient();
+        var created = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: true), "apps", cancellationToken: ct);
+        var plain = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: false), "apps", cancellationToken: ct);
+
+        var policy = KubernetesJson.Deserialize<SidecarPolicy>(server.Store.Get(Policies, null, "logs")!.ToJsonString());
+        var hash = TemplateHash.Compute(policy.Spec);
+        var sidecar = created.Spec.InitContainers?.SingleOrDefault(c => c.Name == "log-shipper");
+        Assert.NotNull(sidecar);
+        Assert.Equal("busybox:1", sidecar.Image);
+        Assert.Equal("Always", sidecar.RestartPolicy);
+        Assert.Contains($"\"logs\":\"{hash}\"", created.Metadata.Annotations[Annotations.Status], StringComparison.Ordinal);
+        Assert.Null(plain.Spec.InitContainers);
+        Assert.False(plain.Metadata.Annotations?.ContainsKey(Annotations.Status) ?? false);
+        Assert.Equal(["logs.sidecarinjector.io"], dispatcher.Calls);
+
+        await Eventually.HoldsAsync(() => Status()?["injectedPods"]?.GetValue<int>() == 1, "status.injectedPods = 1");
+        Assert.Equal(0, Status()!["outdatedPods"]!.GetValue<int>());
+
+        server.Store.Update(Policies, null, "logs", p => { p["spec"]!["sidecars"]![0]!["image"] = "busybox:2"; return p; }, statusOnly: false);
+        await Eventually.HoldsAsync(() => Status()?["outdatedPods"]?.GetValue<int>() == 1, "status.outdatedPods = 1 after the policy changed");
+        Assert.Equal(1, Status()!["injectedPods"]!.GetValue<int>());
+        Assert.NotEqual(hash, Status()!["templateHash"]!.GetValue<string>());
+    }
+
+    /// <summary>The webhook in in-cluster mode against the fake API server, serving the operator's certificate.</summary>
+    private async Task<int> StartWebhookAsync(CancellationToken ct)
+    {
+        JsonObject? secret = null;
+        await Eventually.HoldsAsync(() => (secret = server.Store.Get(ResourceType.Get("secrets"), InstallNamespace, "sidecar-injector-webhook-tls")) is not null, "the serving certificate Secret");
+        var cert = Path.Combine(directory, "tls.crt");
+        var key = Path.Combine(directory, "tls.key");
+        await File.WriteAllBytesAsync(cert, Convert.FromBase64String(secret!["data"]!["tls.crt"]!.GetValue<string>()), ct);
+        await File.WriteAllBytesAsync(key, Convert.FromBase64String(secret["data"]!["tls.key"]!.GetValue<string>()), ct);
+
+        var builder = AdmissionServer.CreateBuilder(new Dictionary<string, string?>
+        {
+            ["Webhook:ListenAddress"] = "127.0.0.1",
+            ["Webhook:Port"] = "0",
+            ["Webhook:TlsCertFile"] = cert,
+            ["Webhook:TlsKeyFile"] = key,
+        });
+        var options = AdmissionServer.BindOptions(builder.Configuration);
+        webhookApp = AdmissionServer.Build(builder, options, services => services.AddClusterPolicySource(new KubernetesClientConfiguration { Host = server.BaseAddress.ToString() }));
+        await webhookApp.StartAsync(ct);
+        var source = webhookApp.Services.GetRequiredService<ClusterPolicySource>();
+        await Eventually.HoldsAsync(() => source.IsSynced && source.Current.Find("logs") is not null, "the webhook sees SidecarPolicy logs");
+        var address = webhookApp.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new Uri(address).Port;
+    }
+
+    private JsonObject? Status() => server.Store.Get(Policies, null, "logs")?["status"] as JsonObject;
+
+    private static V1Pod NewPod(bool optIn) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            GenerateName = optIn ? "web-" : "plain-",
+            Labels = new Dictionary<string, string> { ["app"] = "web" },
+            Annotations = optIn ? new Dictionary<string, string> { [Annotations.Inject] = "true" } : null,
+        },
+        Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "nginx:1" }] },
+    };
+}
