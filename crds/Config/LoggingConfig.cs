@@ -59,6 +59,11 @@ public sealed class LoggingConfig
     [Range(10, 60000)]
     public int PollIntervalMs { get; set; } = 250;
 
+    [JsonPropertyName("shutdownTimeoutSeconds")]
+    [Description("On SIGTERM, how long queued batches may take to reach the sink before the shipper exits anyway (they are re-read after a restart); keep it below the pod's terminationGracePeriodSeconds minus the preStop sleep.")]
+    [Range(1, 3600)]
+    public int ShutdownTimeoutSeconds { get; set; } = 20;
+
     [JsonPropertyName("healthPort")]
     [Description("Port of /healthz, /readyz and /metrics.")]
     [Range(1, 65535)]

@@ -22,7 +22,7 @@ internal static class ShipperApplication
         builder.Logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         configureLogging?.Invoke(builder.Logging);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(config.HealthPort));
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(config.ShutdownTimeoutSeconds));
         builder.Services.AddLogShipper(config, store, registry);
 
         var app = builder.Build();
@@ -31,7 +31,4 @@ internal static class ShipperApplication
             config.Sink.Type.ToString().ToLowerInvariant(), string.Join(",", config.Paths), config.StateDir, config.HealthPort));
         return app;
     }
-
-    // Within Kubernetes' default 30 s grace period, after a short preStop sleep.
-    internal static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(20);
 }

@@ -71,6 +71,33 @@ public class ShipperProcessTests
     }
 
     [Fact]
+    public async Task Gives_up_at_the_shutdown_timeout_when_the_sink_hangs_and_loses_nothing()
+    {
+        using var env = new TestEnvironment();
+        await using var hanging = await HttpReceiver.StartAsync();
+        hanging.Delay = TimeSpan.FromMinutes(10);
+        var config = env.Config(new LogSinkConfig { Type = LogSinkType.Http, Url = hanging.Url, TimeoutSeconds = 300 }, c => c.ShutdownTimeoutSeconds = 2);
+        await TestEnvironment.AppendLinesAsync(env.Log("app.log"), Enumerable.Range(0, 10).Select(i => $"{i} line"));
+        using (var process = ShipperProcess.Start(config))
+        {
+            using var http = new HttpClient();
+            await Eventually.HoldsAsync(() => LinesRead(http, config.HealthPort) == 10, "the lines read and a send hanging", seconds: 60);
+
+            process.Terminate();
+
+            // Generous bound: the point is that it exits on its own, long before the 5-minute request timeout.
+            Assert.Equal(0, await process.WaitForExitAsync(seconds: 60));
+            Assert.Contains("Shutdown grace period ended", process.Stderr, StringComparison.Ordinal);
+        }
+
+        await using var receiver = await HttpReceiver.StartAsync();
+        config.Sink.Url = receiver.Url;
+        using var restarted = ShipperProcess.Start(config);
+        await Eventually.HoldsAsync(() => Numbers(receiver).Count == 10, "the unacknowledged lines shipped after the restart", seconds: 60);
+        Assert.Equal(Enumerable.Range(0, 10), Numbers(receiver).Order());
+    }
+
+    [Fact]
     public async Task Invalid_config_fails_at_start_with_a_message_naming_the_key()
     {
         using var process = ShipperProcess.Start(null, """{"paths":["/tmp/*.log"],"stateDir":"/tmp/x","sink":{"type":"http"}}""");
