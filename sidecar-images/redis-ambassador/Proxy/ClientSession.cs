@@ -33,6 +33,7 @@ internal sealed class ClientSession
 
     private readonly List<ClientCommand> parsed = [];
     private readonly List<CommandInfo> batch = [];
+    private Task previousHandedOff = Task.CompletedTask;
 
     public ClientSession(Socket socket, int slot, UpstreamExecutor executor, AmbassadorMetrics metrics, ILogger logger)
     {
@@ -191,7 +192,16 @@ internal sealed class ClientSession
     {
         var commands = batch.ToArray();
         batch.Clear();
-        var replyTask = executor.ExecuteAsync(slot, payload, commands, retryable, cancellationToken);
+        // A request still connecting or waiting to retry must reach the connection before the next one,
+        // or the client's commands would run out of order.
+        if (!previousHandedOff.IsCompleted)
+        {
+            await previousHandedOff.WaitAsync(cancellationToken);
+        }
+
+        var handedOff = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var replyTask = executor.ExecuteAsync(slot, payload, commands, retryable, handedOff, cancellationToken);
+        previousHandedOff = handedOff.Task;
         await replies.Writer.WriteAsync(new PendingReply(replyTask, null, null), cancellationToken);
     }
 

@@ -88,8 +88,13 @@ public sealed class UpstreamExecutor
 
     public CircuitState CircuitState => circuit.CircuitState;
 
-    /// <summary>Sends <paramref name="payload"/> (the commands, pipelined) on the client's pool slot; returns the replies or one error per command.</summary>
-    public async Task<byte[]> ExecuteAsync(int slot, byte[] payload, IReadOnlyList<CommandInfo> commands, bool retryable, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends <paramref name="payload"/> (the commands, pipelined) on the client's pool slot; returns the
+    /// replies or one error per command. <paramref name="handedOff"/> completes once the request is
+    /// queued on a connection or has failed for good, so the client's next request can follow it.
+    /// </summary>
+    public async Task<byte[]> ExecuteAsync(
+        int slot, byte[] payload, IReadOnlyList<CommandInfo> commands, bool retryable, TaskCompletionSource? handedOff, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(RetryableKey, retryable);
@@ -106,6 +111,8 @@ public sealed class UpstreamExecutor
                         throw new UpstreamException("upstream connection closed before sending", false);
                     }
 
+                    state.HandedOff?.TrySetResult();
+
                     try
                     {
                         return await request.Task.WaitAsync(ctx.CancellationToken);
@@ -118,7 +125,7 @@ public sealed class UpstreamExecutor
                     }
                 },
                 context,
-                (Self: this, Slot: slot, Payload: payload, Commands: commands, Cancellation: cancellationToken));
+                (Self: this, Slot: slot, Payload: payload, Commands: commands, HandedOff: handedOff, Cancellation: cancellationToken));
             metrics.UpstreamLatency.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             return replies;
         }
@@ -144,6 +151,7 @@ public sealed class UpstreamExecutor
         }
         finally
         {
+            handedOff?.TrySetResult();
             ResilienceContextPool.Shared.Return(context);
         }
     }

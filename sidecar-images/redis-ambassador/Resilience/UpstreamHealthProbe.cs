@@ -29,7 +29,7 @@ public sealed class UpstreamHealthProbe(AmbassadorOptions options, UpstreamExecu
         using var timer = new PeriodicTimer(options.ProbeInterval);
         do
         {
-            var reply = await executor.ExecuteAsync(0, Ping, PingCommand, retryable: false, stoppingToken);
+            var reply = await executor.ExecuteAsync(0, Ping, PingCommand, retryable: false, handedOff: null, stoppingToken);
             var failed = reply.Length == 0 || reply[0] != (byte)'+';
             var reason = failed ? System.Text.Encoding.UTF8.GetString(reply).Trim() : null;
             if (reason is not null && problem is null)
