@@ -71,6 +71,14 @@ public static class SchemaWalker
         }
     }
 
+    /// <summary>Hides the user:password of a URL, so an error message never prints a secret.</summary>
+    public static string RedactCredentials(string text)
+    {
+        var scheme = text.IndexOf("://", StringComparison.Ordinal);
+        var at = text.LastIndexOf('@');
+        return scheme >= 0 && at > scheme ? string.Concat(text.AsSpan(0, scheme + 3), "***", text.AsSpan(at)) : text;
+    }
+
     private static void CheckConstraints(PropertyInfo property, object value, string path, ICollection<ValidationProblem> problems)
     {
         var count = value switch
@@ -97,7 +105,7 @@ public static class SchemaWalker
 
         if (property.GetCustomAttribute<RegularExpressionAttribute>() is { } regex && value is string text && !regex.IsValid(text))
         {
-            problems.Add(new ValidationProblem(path, $"'{text}' does not match {regex.Pattern}"));
+            problems.Add(new ValidationProblem(path, $"'{RedactCredentials(text)}' does not match {regex.Pattern}"));
         }
 
         if (property.GetCustomAttribute<AllowedValuesAttribute>() is { } allowed && !allowed.IsValid(value))

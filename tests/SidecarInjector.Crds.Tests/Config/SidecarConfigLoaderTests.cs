@@ -44,6 +44,14 @@ public sealed class SidecarConfigLoaderTests
     }
 
     [Fact]
+    public void Errors_never_print_the_password_of_a_url()
+    {
+        var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load<AmbassadorConfig>(null, """{"upstream":"http://user:s3cret@redis:6379"}"""));
+        Assert.DoesNotContain("s3cret", e.Message);
+        Assert.Contains("'http://***@redis:6379' does not match", e.Message);
+    }
+
+    [Fact]
     public void Missing_configuration_says_how_to_provide_it()
     {
         var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Parse<LoggingConfig>("{\"paths\":[\"/x\"],\"stateDir\":\"/s\",\"sink\":{\"type\":\"http\"}}", "SIDECAR_CONFIG"));

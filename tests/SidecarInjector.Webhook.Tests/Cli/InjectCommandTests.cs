@@ -158,7 +158,7 @@ public sealed class InjectCommandTests : IDisposable
     [Fact]
     public void Policy_without_limits_is_rejected_like_the_crd_would()
     {
-        var policy = Write("policy.yaml", File.ReadAllText(Path.Combine(Samples, "adapter-policy.yaml")).Replace("      limits: {cpu: 100m, memory: 48Mi}\n", string.Empty, StringComparison.Ordinal));
+        var policy = Write("policy.yaml", File.ReadAllText(Path.Combine(Samples, "adapter-policy.yaml")).Replace("      limits: {cpu: 200m, memory: 160Mi}\n", string.Empty, StringComparison.Ordinal));
         var (code, _, stderr) = Run(Examples, policy);
         Assert.Equal(1, code);
         Assert.Contains("invalid SidecarPolicy 'prometheus-adapter': spec.sidecars[0].resources.limits.memory: required", stderr);
