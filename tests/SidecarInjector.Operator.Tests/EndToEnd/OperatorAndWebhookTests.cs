@@ -9,8 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 using SidecarInjector.Crds.Hashing;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Operator.Hosting;
-using SidecarInjector.Operator.Tests.FakeApiServer;
 using SidecarInjector.Operator.Tests.TestSupport;
+using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Webhook.Admission;
 
 namespace SidecarInjector.Operator.Tests.EndToEnd;

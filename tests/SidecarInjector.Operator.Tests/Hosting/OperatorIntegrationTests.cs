@@ -7,8 +7,8 @@ using SidecarInjector.Crds.Hashing;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Leadership;
-using SidecarInjector.Operator.Tests.FakeApiServer;
 using SidecarInjector.Operator.Tests.TestSupport;
+using SidecarInjector.Testing.FakeApiServer;
 
 namespace SidecarInjector.Operator.Tests.Hosting;
 

@@ -4,8 +4,8 @@ using k8s;
 using k8s.Models;
 using SidecarInjector.Crds.Informers;
 using SidecarInjector.Crds.V1Alpha1;
-using SidecarInjector.Operator.Tests.FakeApiServer;
 using SidecarInjector.Operator.Tests.TestSupport;
+using SidecarInjector.Testing.FakeApiServer;
 
 namespace SidecarInjector.Operator.Tests.Informers;
 

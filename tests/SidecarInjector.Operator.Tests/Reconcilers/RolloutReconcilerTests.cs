@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Rollout;
-using SidecarInjector.Operator.Tests.FakeApiServer;
 using SidecarInjector.Operator.Tests.TestSupport;
+using SidecarInjector.Testing.FakeApiServer;
 
 namespace SidecarInjector.Operator.Tests.Reconcilers;
 

@@ -2,11 +2,12 @@ using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
 using SidecarInjector.Crds.Serialization;
+using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Webhook.Admission;
 
 namespace SidecarInjector.Webhook.Tests.Admission;
 
-/// <summary>In-cluster mode against a fake API server: readiness waits for the informers, namespace labels and watch events count.</summary>
+/// <summary>In-cluster mode against the shared fake API server: readiness waits for the informers, namespace labels and watch events count.</summary>
 [Trait("Category", "Integration")]
 public sealed class ClusterPolicySourceTests
 {
@@ -15,8 +16,14 @@ public sealed class ClusterPolicySourceTests
     {
         var logs = Policy(AdmissionFixtures.LoggingPolicy("logs"), team: "payments");
         var search = Policy(AdmissionFixtures.LoggingPolicy("search", volume: "search-logs"), team: "search");
-        var checkout = JsonNode.Parse("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"checkout","resourceVersion":"3","labels":{"team":"payments"}}}""")!;
-        await using var api = await FakeKubernetesApi.StartAsync([logs, search], [checkout]);
+        var checkout = JsonNode.Parse("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"checkout","labels":{"team":"payments"}}}""")!.AsObject();
+        await using var api = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
+        api.Store.Create(PolicyType, null, logs);
+        api.Store.Create(PolicyType, null, search);
+        api.Store.Create(ResourceType.Get("namespaces"), null, checkout);
+
+        // The API server is unreachable until the readiness check has seen the webhook unready.
+        api.Faults.Down = true;
         using var ca = new TestCertificates();
         var serving = ca.Issue("webhook");
         var certDirectory = Directory.CreateTempSubdirectory("webhook-cluster-").FullName;
@@ -25,7 +32,7 @@ public sealed class ClusterPolicySourceTests
 
         await using var server = await AdmissionTestServer.StartAsync(
             configure: o => (o.TlsCertFile, o.TlsKeyFile) = (Path.Combine(certDirectory, "tls.crt"), Path.Combine(certDirectory, "tls.key")),
-            clusterPolicies: services => services.AddClusterPolicySource(new KubernetesClientConfiguration { Host = api.Address.ToString() }));
+            clusterPolicies: services => services.AddClusterPolicySource(new KubernetesClientConfiguration { Host = api.BaseAddress.ToString() }));
         var client = server.Client(ca);
 
         using (var notReady = await client.GetAsync("/readyz", TestContext.Current.CancellationToken))
@@ -33,7 +40,7 @@ public sealed class ClusterPolicySourceTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
         }
 
-        api.ReleaseLists();
+        api.Faults.Down = false;
         await ServingCertificateTests.WaitUntilAsync(async () =>
         {
             using var ready = await client.GetAsync("/readyz", TestContext.Current.CancellationToken);
@@ -45,7 +52,7 @@ public sealed class ClusterPolicySourceTests
         var otherTeam = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview(), "/mutate/search");
         Assert.Null(otherTeam["patch"]);
 
-        await api.PushPolicyAsync("ADDED", Policy(AdmissionFixtures.LoggingPolicy("late", volume: "late-logs"), team: "payments", resourceVersion: "11"));
+        api.Store.Create(PolicyType, null, Policy(AdmissionFixtures.LoggingPolicy("late", volume: "late-logs"), team: "payments"));
         await ServingCertificateTests.WaitUntilAsync(async () =>
         {
             using var response = await client.PostAsync("/mutate/late", AdmissionFixtures.Json(AdmissionFixtures.DeploymentReview()), TestContext.Current.CancellationToken);
@@ -53,10 +60,11 @@ public sealed class ClusterPolicySourceTests
         }, "the policy added by a watch event");
     }
 
-    private static JsonNode Policy(string yaml, string team, string resourceVersion = "7")
+    private static readonly ResourceType PolicyType = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");
+
+    private static JsonObject Policy(string yaml, string team)
     {
-        var policy = YamlJson.ParseDocuments(yaml)[0];
-        policy["metadata"]!["resourceVersion"] = resourceVersion;
+        var policy = YamlJson.ParseDocuments(yaml)[0].AsObject();
         policy["spec"]!["namespaceSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["team"] = team } };
         return policy;
     }

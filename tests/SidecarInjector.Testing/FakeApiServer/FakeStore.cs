@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 
-namespace SidecarInjector.Operator.Tests.FakeApiServer;
+namespace SidecarInjector.Testing.FakeApiServer;
 
 /// <summary>
 /// The fake server's etcd: objects as JSON, one resourceVersion counter, the event history

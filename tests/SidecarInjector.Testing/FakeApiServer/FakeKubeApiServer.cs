@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace SidecarInjector.Operator.Tests.FakeApiServer;
+namespace SidecarInjector.Testing.FakeApiServer;
 
 /// <summary>
 /// An in-process Kubernetes API server on loopback HTTP: list/watch with resourceVersions and

@@ -11,7 +11,7 @@ using k8s.Models;
 using SidecarInjector.Crds.Selection;
 using SidecarInjector.Crds.V1Alpha1;
 
-namespace SidecarInjector.Operator.Tests.FakeApiServer;
+namespace SidecarInjector.Testing.FakeApiServer;
 
 /// <summary>
 /// The fake API server's mutating admission, as kube-apiserver does it for pod CREATE: every

@@ -1,4 +1,4 @@
-namespace SidecarInjector.Operator.Tests.FakeApiServer;
+namespace SidecarInjector.Testing.FakeApiServer;
 
 /// <summary>A resource the fake API server knows: where it lives and whether it has a status subresource.</summary>
 public sealed record ResourceType(string Group, string Version, string Plural, string Kind, bool Namespaced, bool HasStatus)

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace SidecarInjector.Operator.Tests.FakeApiServer;
+namespace SidecarInjector.Testing.FakeApiServer;
 
 /// <summary>RFC 7386 merge patch and the RFC 6902 operations kube-apiserver applies for webhooks and clients.</summary>
 public static class JsonPatches

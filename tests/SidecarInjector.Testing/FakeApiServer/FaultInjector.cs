@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace SidecarInjector.Operator.Tests.FakeApiServer;
+namespace SidecarInjector.Testing.FakeApiServer;
 
 /// <summary>What can go wrong on the fake API server, switched on by tests.</summary>
 public sealed class FaultInjector
