@@ -24,7 +24,7 @@ public class EngineBenchmarks
     public void Setup()
     {
         var root = FindRoot();
-        pod = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "tests", "SidecarInjector.Webhook.Tests", "Injection", "Fixtures", "deployment-pod-opted-in.json")))!["request"]!["object"]!.AsObject();
+        pod = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "tests", "SidecarInjector.Webhook.Tests", "Fixtures", "deployment-pod-opted-in.json")))!["request"]!["object"]!.AsObject();
         var containers = pod["spec"]!["containers"]!.AsArray();
         var app = containers[0]!;
         for (var i = 1; i <= 2; i++)

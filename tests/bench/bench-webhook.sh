@@ -13,7 +13,7 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-2}
 WEBHOOK_PORT=${WEBHOOK_PORT:-18443}
 NOOP_PORT=${NOOP_PORT:-18444}
-REVIEW=tests/SidecarInjector.Webhook.Tests/Admission/Fixtures/deployment-pod-opted-in.json
+REVIEW=tests/SidecarInjector.Webhook.Tests/Fixtures/deployment-pod-opted-in.json
 
 command -v wrk >/dev/null || { echo "bench-webhook: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 work=$(mktemp -d)

@@ -44,7 +44,8 @@ public static class AdmissionFixtures
               sink: {type: stdout}
         """;
 
-    private static string Path(string name) => RepoPaths.Of("tests", "SidecarInjector.Webhook.Tests", "Admission", "Fixtures", name);
+    /// <summary>The fixture files, shared by the server and the engine tests.</summary>
+    public static string Path(string name) => RepoPaths.Of("tests", "SidecarInjector.Webhook.Tests", "Fixtures", name);
 
     private static JsonObject Load(string name) => JsonNode.Parse(File.ReadAllText(Path(name)))!.AsObject();
 }

@@ -1,21 +1,20 @@
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Serialization;
-using SidecarInjector.Tests.Shared;
 using SidecarInjector.Webhook.Injection;
+using SidecarInjector.Webhook.Tests.Admission;
 
 namespace SidecarInjector.Webhook.Tests.Injection;
 
 /// <summary>Real-shaped pods and policies for the engine tests, and a way to apply what it answers.</summary>
 public static class EngineFixture
 {
-    public static JsonObject AdmissionPod(string fixture) =>
-        JsonNode.Parse(File.ReadAllText(RepoPaths.Of("tests", "SidecarInjector.Webhook.Tests", "Injection", "Fixtures", fixture)))!["request"]!["object"]!.AsObject();
-
     /// <summary>The Deployment pod from kube-apiserver: generateName, no name, namespace only on the request.</summary>
-    public static JsonObject DeploymentPod() => AdmissionPod("deployment-pod-opted-in.json");
+    public static JsonObject DeploymentPod() => PodOf(AdmissionFixtures.DeploymentReview());
 
     /// <summary>A Job pod with no annotations at all.</summary>
-    public static JsonObject JobPod() => AdmissionPod("job-pod-no-annotations.json");
+    public static JsonObject JobPod() => PodOf(AdmissionFixtures.JobReview());
+
+    private static JsonObject PodOf(JsonObject review) => (JsonObject)review["request"]!["object"]!.DeepClone();
 
     public static PolicySet Policies(params string[] yaml) =>
         PolicySet.Create(yaml.SelectMany(y => PolicyLoader.Parse(y, "test")));
