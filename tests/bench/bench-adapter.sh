@@ -10,25 +10,14 @@
 # The adapter runs with DOTNET_EnableWriteXorExecute=0, as its Dockerfile sets.
 #   BENCH_SERIES (default 10000), BENCH_JSON_KB (default 1024), BENCH_SECONDS (wrk duration, default 10).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/lib.sh"
+bench_init adapter
 
 SERIES=${BENCH_SERIES:-10000}
 JSON_KB=${BENCH_JSON_KB:-1024}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
-WORK=$(mktemp -d /tmp/bench-adapter.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { echo "wrk not found: run make deps" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "python3 not found" >&2; exit 1; }
-
-echo "building prometheus-adapter (Release)..."
-dotnet build sidecar-images/prometheus-adapter -c Release -v quiet -nologo >/dev/null
+bench_require wrk python3 curl
+bench_build sidecar-images/prometheus-adapter
 DLL=sidecar-images/prometheus-adapter/bin/Release/net10.0/prometheus-adapter.dll
 
 echo "generating documents in $WORK..."
@@ -51,7 +40,6 @@ json.dump({"services": services}, open(f"{work}/big.json", "w"))
 PY
 BIG_BYTES=$(stat -c %s "$WORK/big.json")
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SRC_PORT=$(free_port); ADAPTER_PORT=$(free_port); BIG_PORT=$(free_port)
 (cd "$WORK" && exec python3 -m http.server "$SRC_PORT" --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
 until curl -sf "http://127.0.0.1:$SRC_PORT/series.json" >/dev/null; do sleep 0.1; done
@@ -65,7 +53,6 @@ start_adapter() { # port document
     sleep 0.2
   done
 }
-rss_mib() { awk -v k="$2" '$1 == k":" {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 # wrk's "--latency" table: prints p50 and p99 in ms, and requests/s.
 wrk_run() { # url [header]
   local args=(-t2 -c8 -d"${SECONDS_PER_RUN}s" --latency)

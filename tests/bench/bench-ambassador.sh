@@ -7,25 +7,14 @@
 # (default 5 x N) for the -P 16 runs; CLIENTS (default 50).
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "$0")/lib.sh"
+bench_init ambassador
+root=$PWD
 N=${N:-100000}
 PIPELINED_N=${PIPELINED_N:-$((N * 5))}
 CLIENTS=${CLIENTS:-50}
 
-for tool in redis-server redis-benchmark redis-cli nutcracker dotnet python3; do
-  command -v "$tool" >/dev/null || { echo "bench-ambassador: $tool not found (make deps installs the Debian packages)" >&2; exit 1; }
-done
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+bench_require redis-server redis-benchmark redis-cli nutcracker dotnet python3
 wait_port() {
   for _ in $(seq 1 300); do
     redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
@@ -37,14 +26,13 @@ wait_port() {
 
 redis_port=$(free_port); twem_port=$(free_port); twem_stats=$(free_port); amb_port=$(free_port); amb_admin=$(free_port)
 
-echo "building the ambassador (Release)..."
-dotnet build "$root/sidecar-images/redis-ambassador" -c Release -v quiet -nologo >/dev/null
+bench_build sidecar-images/redis-ambassador
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no --loglevel warning >"$work/redis.log" 2>&1 &
-pids+=($!)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no --loglevel warning >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
 wait_port "$redis_port"
 
-cat >"$work/nutcracker.yml" <<YAML
+cat >"$WORK/nutcracker.yml" <<YAML
 bench:
   listen: 127.0.0.1:$twem_port
   hash: fnv1a_64
@@ -55,14 +43,14 @@ bench:
   servers:
    - 127.0.0.1:$redis_port:1
 YAML
-nutcracker -c "$work/nutcracker.yml" -s "$twem_stats" -a 127.0.0.1 -o "$work/nutcracker.log" &
-pids+=($!)
+nutcracker -c "$WORK/nutcracker.yml" -s "$twem_stats" -a 127.0.0.1 -o "$WORK/nutcracker.log" &
+PIDS+=($!)
 wait_port "$twem_port"
 
 SIDECAR_CONFIG="{\"listen\":\"127.0.0.1:$amb_port\",\"upstream\":\"redis://127.0.0.1:$redis_port\",\"adminPort\":$amb_admin}" \
   Logging__LogLevel__Default=Warning \
-  dotnet "$root/sidecar-images/redis-ambassador/bin/Release/net10.0/redis-ambassador.dll" >"$work/ambassador.log" 2>&1 &
-pids+=($!)
+  dotnet "$root/sidecar-images/redis-ambassador/bin/Release/net10.0/redis-ambassador.dll" >"$WORK/ambassador.log" 2>&1 &
+PIDS+=($!)
 wait_port "$amb_port"
 
 # The JIT warms up before measuring; twemproxy and Redis need no warm-up but get the same.

@@ -5,24 +5,13 @@
 # The shipper runs with DOTNET_EnableWriteXorExecute=0, as its Dockerfile sets.
 #   BENCH_MB=1024 (default) sets the size of each file; BENCH_MAX_RECORDS the shipper's batch.maxRecords.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/lib.sh"
+bench_init log-shipper
 
 MB=${BENCH_MB:-1024}
 MAX_RECORDS=${BENCH_MAX_RECORDS:-10000}
-WORK=$(mktemp -d /tmp/bench-log-shipper.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-command -v rsyslogd >/dev/null || { echo "rsyslogd not found: run make deps" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "python3 not found" >&2; exit 1; }
-
-echo "building log-shipper (Release)..."
-dotnet build sidecar-images/log-shipper -c Release -v quiet -nologo >/dev/null
+bench_require rsyslogd python3 curl
+bench_build sidecar-images/log-shipper
 DLL=sidecar-images/log-shipper/bin/Release/net10.0/log-shipper.dll
 
 echo "generating ${MB} MiB of 200-byte lines, plain and JSON, in $WORK..."
@@ -82,7 +71,6 @@ tcp = socketserver.ThreadingTCPServer(("127.0.0.1", int(sys.argv[2])), Tcp)
 threading.Thread(target=tcp.serve_forever, daemon=True).start()
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Http).serve_forever()
 PY
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HTTP_PORT=$(free_port); TCP_PORT=$(free_port); HEALTH_PORT=$(free_port)
 python3 "$WORK/receiver.py" "$HTTP_PORT" "$TCP_PORT" & PIDS+=($!)
 until curl -sf "http://127.0.0.1:$HTTP_PORT/count" >/dev/null; do sleep 0.1; done
@@ -95,7 +83,6 @@ wait_for_lines() {
   done
 }
 cpu_seconds() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
-peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 declare -A RESULT
 run_shipper() { # name file
@@ -110,7 +97,7 @@ JSON
   DOTNET_EnableWriteXorExecute=0 dotnet "$DLL" --config "$WORK/shipper.json" 2>"$WORK/shipper-$name.err" & local pid=$!; PIDS+=($pid)
   wait_for_lines
   local end=$(date +%s.%N)
-  RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(peak_rss_mib $pid)"
+  RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(rss_mib $pid VmHWM)"
   kill -TERM $pid; wait $pid || true
 }
 run_rsyslog() { # name file
@@ -127,7 +114,7 @@ CONF
   rsyslogd -n -f "$WORK/rsyslog/rsyslog.conf" -i "$WORK/rsyslog/pid" 2>"$WORK/rsyslog-$name.err" & local pid=$!; PIDS+=($pid)
   wait_for_lines
   local end=$(date +%s.%N)
-  RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(peak_rss_mib $pid)"
+  RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(rss_mib $pid VmHWM)"
   kill -TERM $pid; wait $pid || true
 }
 

@@ -5,7 +5,8 @@
 # latencies and the ratios. Goal: throughput >= 0.9x the no-op's, p99 <= 1.5x.
 # Tunables: DURATION (s, per round), CONNECTIONS, THREADS, ROUNDS.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/lib.sh"
+bench_init webhook
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -15,32 +16,26 @@ WEBHOOK_PORT=${WEBHOOK_PORT:-18443}
 NOOP_PORT=${NOOP_PORT:-18444}
 REVIEW=tests/SidecarInjector.Webhook.Tests/Fixtures/deployment-pod-opted-in.json
 
-command -v wrk >/dev/null || { echo "bench-webhook: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+bench_require wrk
+bench_build webhook
+bench_build tests/bench/webhook-noop.cs
 
-echo "building (Release)..."
-dotnet build webhook -c Release -v quiet -nologo >/dev/null
-dotnet build tests/bench/webhook-noop.cs -c Release -v quiet -nologo >/dev/null
-
-Webhook__SelfSignedCertificateDirectory="$work/certs" Webhook__ListenAddress=127.0.0.1 \
+Webhook__SelfSignedCertificateDirectory="$WORK/certs" Webhook__ListenAddress=127.0.0.1 \
   dotnet webhook/bin/Release/net10.0/sidecar-injector-webhook.dll serve --port "$WEBHOOK_PORT" --policies crds/samples/ \
-  >"$work/webhook.log" 2>&1 &
-pids+=($!)
-wait_for() { for _ in $(seq 1 120); do curl -sf --cacert "$work/certs/tls.crt" "$1" >/dev/null 2>&1 && return 0; sleep 0.5; done; echo "bench-webhook: $1 did not come up" >&2; cat "$work/webhook.log" >&2; exit 1; }
+  >"$WORK/webhook.log" 2>&1 &
+PIDS+=($!)
+wait_for() { for _ in $(seq 1 120); do curl -sf --cacert "$WORK/certs/tls.crt" "$1" >/dev/null 2>&1 && return 0; sleep 0.5; done; echo "bench-webhook: $1 did not come up" >&2; cat "$WORK/webhook.log" >&2; exit 1; }
 wait_for "https://localhost:$WEBHOOK_PORT/readyz"
-dotnet run --no-build -c Release --file tests/bench/webhook-noop.cs -- "$NOOP_PORT" "$work/certs/tls.crt" "$work/certs/tls.key" >"$work/noop.log" 2>&1 &
-pids+=($!)
+dotnet run --no-build -c Release --file tests/bench/webhook-noop.cs -- "$NOOP_PORT" "$WORK/certs/tls.crt" "$WORK/certs/tls.key" >"$WORK/noop.log" 2>&1 &
+PIDS+=($!)
 wait_for "https://localhost:$NOOP_PORT/healthz"
 
 # Both endpoints must answer the review, and the webhook must actually inject.
-curl -sf --cacert "$work/certs/tls.crt" -H 'Content-Type: application/json' --data-binary @"$REVIEW" "https://localhost:$WEBHOOK_PORT/mutate" | grep -q '"patchType":"JSONPatch"' \
+curl -sf --cacert "$WORK/certs/tls.crt" -H 'Content-Type: application/json' --data-binary @"$REVIEW" "https://localhost:$WEBHOOK_PORT/mutate" | grep -q '"patchType":"JSONPatch"' \
   || { echo "bench-webhook: the webhook did not inject into the benchmark pod" >&2; exit 1; }
-curl -sf --cacert "$work/certs/tls.crt" -H 'Content-Type: application/json' --data-binary @"$REVIEW" "https://localhost:$NOOP_PORT/mutate" | grep -q '"allowed":true'
+curl -sf --cacert "$WORK/certs/tls.crt" -H 'Content-Type: application/json' --data-binary @"$REVIEW" "https://localhost:$NOOP_PORT/mutate" | grep -q '"allowed":true'
 
-cat >"$work/post.lua" <<LUA
+cat >"$WORK/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local f = assert(io.open("$REVIEW", "rb")); wrk.body = f:read("*a"); f:close()
@@ -48,11 +43,11 @@ LUA
 
 # wrk prints e.g. "Requests/sec:  12345.67" and, with --latency, "     99%    1.23ms".
 run() { # url seconds -> "rps p99_ms"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency -s "$work/post.lua" "$1" >"$work/wrk.out"
-  grep -q "Non-2xx" "$work/wrk.out" && { echo "bench-webhook: non-2xx answers from $1" >&2; cat "$work/wrk.out" >&2; exit 1; }
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency -s "$WORK/post.lua" "$1" >"$WORK/wrk.out"
+  grep -q "Non-2xx" "$WORK/wrk.out" && { echo "bench-webhook: non-2xx answers from $1" >&2; cat "$WORK/wrk.out" >&2; exit 1; }
   awk '/Requests\/sec/ {rps=$2}
        $1=="99%" {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[a-z]/,"",v); ms=(u=="us")?v/1000:(u=="s")?v*1000:v; p99=ms}
-       END {printf "%s %.3f\n", rps, p99}' "$work/wrk.out"
+       END {printf "%s %.3f\n", rps, p99}' "$WORK/wrk.out"
 }
 
 echo "warming up..."
