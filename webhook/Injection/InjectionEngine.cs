@@ -42,9 +42,10 @@ public static class InjectionEngine
             }
         }
 
+        var namespaceLabels = EffectiveNamespaceLabels(context);
         foreach (var policy in policies)
         {
-            var reason = Select(policy, optIn, state, context);
+            var reason = Select(policy, optIn, state, context, namespaceLabels);
             if (reason is not null)
             {
                 decisions.Add(new PolicyDecision(policy.Name, false, reason));
@@ -89,7 +90,7 @@ public static class InjectionEngine
     }
 
     /// <summary>Null when the policy selects the pod, else why not.</summary>
-    private static string? Select(CompiledPolicy policy, OptIn optIn, PodState state, InjectionContext context)
+    private static string? Select(CompiledPolicy policy, OptIn optIn, PodState state, InjectionContext context, IReadOnlyDictionary<string, string>? namespaceLabels)
     {
         if (optIn.Disabled)
         {
@@ -103,19 +104,9 @@ public static class InjectionEngine
                 : $"policy is OptIn and the pod is not annotated {Annotations.Inject}: \"true\" or a list naming it";
         }
 
-        if (context.NamespaceLabels is { } nsLabels)
+        if (namespaceLabels is not null && !LabelSelectorMatcher.Matches(policy.Policy.Spec.NamespaceSelector, namespaceLabels))
         {
-            var labels = nsLabels;
-            if (context.Namespace is { } ns && !nsLabels.ContainsKey(Annotations.NamespaceNameLabel))
-            {
-                // Kubernetes puts this label on every namespace; selectors may rely on it.
-                labels = new Dictionary<string, string>(nsLabels) { [Annotations.NamespaceNameLabel] = ns };
-            }
-
-            if (!LabelSelectorMatcher.Matches(policy.Policy.Spec.NamespaceSelector, labels))
-            {
-                return $"namespace {context.Namespace} does not match the namespaceSelector";
-            }
+            return $"namespace {context.Namespace} does not match the namespaceSelector";
         }
 
         if (!LabelSelectorMatcher.Matches(policy.Policy.Spec.PodSelector, state.Labels))
@@ -124,6 +115,18 @@ public static class InjectionEngine
         }
 
         return null;
+    }
+
+    /// <summary>The namespace's labels as selectors see them, or null when they are unknown.</summary>
+    private static IReadOnlyDictionary<string, string>? EffectiveNamespaceLabels(InjectionContext context)
+    {
+        if (context.NamespaceLabels is not { } labels || context.Namespace is not { } ns || labels.ContainsKey(Annotations.NamespaceNameLabel))
+        {
+            return context.NamespaceLabels;
+        }
+
+        // Kubernetes puts this label on every namespace; selectors may rely on it.
+        return new Dictionary<string, string>(labels) { [Annotations.NamespaceNameLabel] = ns };
     }
 
     private static int InjectPolicy(CompiledPolicy policy, PodState state, List<PatchOperation> patch, List<string> warnings)
