@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Net.Http.Headers;
 using SidecarInjector.PrometheusAdapter.Exposition;
 using SidecarInjector.PrometheusAdapter.Polling;
@@ -18,19 +19,12 @@ internal static class AdapterEndpoints
         return app;
     }
 
-    private static Task ServeMetricsAsync(HttpContext context, SnapshotStore store)
+    private static async Task ServeMetricsAsync(HttpContext context, SnapshotStore store)
     {
-        var snapshot = store.Current;
         var request = context.Request.Headers;
         var format = ContentNegotiation.ChooseFormat(request.Accept);
         var gzip = ContentNegotiation.AcceptsGzip(request.AcceptEncoding);
-        var body = (format, gzip) switch
-        {
-            (ExpositionFormat.OpenMetrics, true) => snapshot.OpenMetricsGzip,
-            (ExpositionFormat.OpenMetrics, false) => snapshot.OpenMetrics,
-            (_, true) => snapshot.TextGzip,
-            _ => snapshot.Text,
-        };
+        var body = store.Current.Body(format, gzip);
 
         var response = context.Response;
         response.ContentType = format == ExpositionFormat.OpenMetrics ? ExpositionWriter.OpenMetricsContentType : ExpositionWriter.PrometheusTextContentType;
@@ -41,7 +35,9 @@ internal static class AdapterEndpoints
         }
 
         response.ContentLength = body.Length;
-        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+        response.BodyWriter.Write(body.First);
+        response.BodyWriter.Write(body.Second);
+        await response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
     private static IResult Healthz(SnapshotStore store, AdapterOptions options)

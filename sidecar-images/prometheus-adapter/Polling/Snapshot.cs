@@ -1,40 +1,49 @@
 using System.IO.Compression;
+using SidecarInjector.PrometheusAdapter.Exposition;
 
 namespace SidecarInjector.PrometheusAdapter.Polling;
 
 /// <summary>
-/// One poll's output, rendered once in both formats so a scrape only copies bytes; the gzip
-/// forms are made on the first scrape that asks for them and then reused.
+/// One poll's output, rendered once in both formats so a scrape only copies bytes. A body is two
+/// parts, the application's series (kept as they are while the source is down) and the adapter's
+/// own metrics, so a poll never copies the big part; the gzip forms are made on the first scrape
+/// that asks for them and then reused.
 /// </summary>
 internal sealed class Snapshot
 {
     private readonly Lazy<byte[]> textGzip;
     private readonly Lazy<byte[]> openMetricsGzip;
 
-    public Snapshot(byte[] text, byte[] openMetrics)
+    public Snapshot(byte[] text, byte[] ownText, byte[] openMetrics, byte[] ownOpenMetrics)
     {
-        Text = text;
-        OpenMetrics = openMetrics;
+        Text = new SnapshotBody(text, ownText);
+        OpenMetrics = new SnapshotBody(openMetrics, ownOpenMetrics);
         textGzip = new Lazy<byte[]>(() => Gzip(Text));
         openMetricsGzip = new Lazy<byte[]>(() => Gzip(OpenMetrics));
     }
 
-    public static Snapshot Empty { get; } = new([], "# EOF\n"u8.ToArray());
+    public static Snapshot Empty { get; } = new([], [], [], "# EOF\n"u8.ToArray());
 
-    public byte[] Text { get; }
+    public SnapshotBody Text { get; }
 
-    public byte[] OpenMetrics { get; }
+    public SnapshotBody OpenMetrics { get; }
 
-    public byte[] TextGzip => textGzip.Value;
-
-    public byte[] OpenMetricsGzip => openMetricsGzip.Value;
-
-    private static byte[] Gzip(byte[] data)
+    public SnapshotBody Body(ExpositionFormat format, bool gzip) => (format, gzip) switch
     {
-        using var output = new MemoryStream(data.Length / 4 + 64);
+        (ExpositionFormat.OpenMetrics, true) => new SnapshotBody(openMetricsGzip.Value, []),
+        (ExpositionFormat.OpenMetrics, false) => OpenMetrics,
+        (_, true) => new SnapshotBody(textGzip.Value, []),
+        _ => Text,
+    };
+
+    private static byte[] Gzip(SnapshotBody body)
+    {
+        // Exposition text of many similar series compresses about tenfold.
+        using var output = new MemoryStream((body.Length / 8) + 64);
         using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
         {
-            gzip.Write(data);
+            gzip.Write(body.First);
+            gzip.Write(body.Second);
         }
 
         return output.ToArray();

@@ -1,4 +1,4 @@
-using System.Text;
+using System.Buffers;
 using System.Text.Json;
 using Polly;
 using Polly.Timeout;
@@ -21,7 +21,14 @@ internal sealed class SourcePoller(
     TimeProvider time,
     ILogger<SourcePoller> logger) : BackgroundService
 {
+    /// <summary>Responses larger than this are refused rather than buffered.</summary>
+    public const int MaxDocumentBytes = 64 * 1024 * 1024;
+
     private readonly ResiliencePipeline timeout = new ResiliencePipelineBuilder { TimeProvider = time }.AddTimeout(options.Timeout).Build();
+
+    // One buffer, reused by every poll, first for the fetched document, then for rendering it:
+    // a poll allocates only the rendered output it publishes, not a new large buffer each time.
+    private readonly ArrayBufferWriter<byte> buffer = new();
     private byte[] lastGoodText = [];
     private byte[] lastGoodOpenMetrics = [];
     private bool? wasUp;
@@ -51,22 +58,23 @@ internal sealed class SourcePoller(
         MetricSet? set = null;
         try
         {
-            var body = await timeout.ExecuteAsync(
+            buffer.ResetWrittenCount();
+            await timeout.ExecuteAsync(
                 static async (state, ct) =>
                 {
-                    using var response = await state.http.GetAsync(state.Source, ct);
+                    using var response = await state.http.GetAsync(state.Source, HttpCompletionOption.ResponseHeadersRead, ct);
                     if (!response.IsSuccessStatusCode)
                     {
                         throw new HttpRequestException($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
                     }
 
-                    return await response.Content.ReadAsByteArrayAsync(ct);
+                    await ReadBodyAsync(response.Content, state.buffer, ct);
                 },
-                (http, options.Source),
+                (http, options.Source, buffer),
                 cancellationToken);
 
             var parseStarted = time.GetTimestamp();
-            set = Convert(body);
+            set = Convert(buffer.WrittenMemory);
             metrics.ParseDuration.Set(time.GetElapsedTime(parseStarted).TotalSeconds);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -121,8 +129,10 @@ internal sealed class SourcePoller(
 
         metrics.PollDuration.Set(time.GetElapsedTime(started).TotalSeconds);
         store.Current = new Snapshot(
-            Concat(lastGoodText, await metrics.ExportAsync(ExpositionFormat.PrometheusText, cancellationToken)),
-            Concat(lastGoodOpenMetrics, await metrics.ExportAsync(ExpositionFormat.OpenMetrics, cancellationToken)));
+            lastGoodText,
+            await metrics.ExportAsync(ExpositionFormat.PrometheusText, cancellationToken),
+            lastGoodOpenMetrics,
+            await metrics.ExportAsync(ExpositionFormat.OpenMetrics, cancellationToken));
         store.Beat();
         if (set is not null)
         {
@@ -140,18 +150,45 @@ internal sealed class SourcePoller(
             : MetricExtractor.Extract(document.RootElement, options.Mappings, AdapterMetrics.ReservedNames);
     }
 
-    private static byte[] Render(MetricSet set, ExpositionFormat format)
+    /// <summary>The response body into <paramref name="buffer"/>, refusing more than <see cref="MaxDocumentBytes"/>.</summary>
+    private static async Task ReadBodyAsync(HttpContent content, ArrayBufferWriter<byte> buffer, CancellationToken cancellationToken)
     {
-        var text = new StringBuilder(set.SeriesCount * 48);
-        ExpositionWriter.Write(text, set.Families, format);
-        return Encoding.UTF8.GetBytes(text.ToString());
+        var expected = content.Headers.ContentLength;
+        if (expected > MaxDocumentBytes)
+        {
+            throw new HttpRequestException($"response of {expected} bytes is over the limit of {MaxDocumentBytes} bytes");
+        }
+
+        // With a Content-Length the first read has room for all of it (+1 to see the end); later
+        // reads fill the free space, and the buffer doubles when full.
+        var sizeHint = expected is { } length ? (int)length + 1 : 16 * 1024;
+        try
+        {
+            await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+            int read;
+            while ((read = await stream.ReadAsync(buffer.GetMemory(sizeHint), cancellationToken)) > 0)
+            {
+                buffer.Advance(read);
+                if (buffer.WrittenCount > MaxDocumentBytes)
+                {
+                    throw new HttpRequestException($"response is over the limit of {MaxDocumentBytes} bytes");
+                }
+
+                sizeHint = 0;
+            }
+        }
+        catch (IOException e)
+        {
+            // A connection lost mid-body, reported like any other failure of the source.
+            throw new HttpRequestException($"reading the response: {e.Message}", e);
+        }
     }
 
-    private static byte[] Concat(byte[] first, byte[] second)
+    /// <summary>The series rendered as UTF-8 in the reused buffer, copied out at their exact size.</summary>
+    private byte[] Render(MetricSet set, ExpositionFormat format)
     {
-        var result = new byte[first.Length + second.Length];
-        first.CopyTo(result, 0);
-        second.CopyTo(result, first.Length);
-        return result;
+        buffer.ResetWrittenCount();
+        ExpositionWriter.Write(buffer, set.Families, format);
+        return buffer.WrittenSpan.ToArray();
     }
 }

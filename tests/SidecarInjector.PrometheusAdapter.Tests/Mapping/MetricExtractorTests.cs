@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Exposition;
@@ -14,12 +13,7 @@ public sealed class MetricExtractorTests
     internal static AdapterOptions MappedOptions() =>
         AdapterOptions.From(SidecarConfigLoader.Load<AdapterConfig>(Fixture.Path("mapped.yaml")), "mapped.yaml");
 
-    internal static string Render(MetricSet set)
-    {
-        var text = new StringBuilder();
-        ExpositionWriter.Write(text, set.Families, ExpositionFormat.PrometheusText);
-        return text.ToString();
-    }
+    internal static string Render(MetricSet set) => ExpositionWriter.ToText(set.Families, ExpositionFormat.PrometheusText);
 
     private static MetricSet Extract()
     {
