@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Ships the same files of 200-byte lines (plain, then JSON) with the log shipper to a local NDJSON
 # HTTP receiver, and with rsyslog (imfile -> omfwd over TCP) to a local TCP receiver, in one run.
-# Prints MiB/s (wall), MiB per CPU-second, peak RSS and the shipper/rsyslog ratio.
-# The shipper runs with DOTNET_EnableWriteXorExecute=0, as its Dockerfile sets.
+# Prints MiB/s (wall), MiB per CPU-second, peak RSS (VmHWM), and how it splits: the peak of RssAnon
+# (heap, JIT code, runtime data) and RssFile at the end (mapped runtime and assembly files, shared and
+# reclaimable), and the shipper/rsyslog ratio.
+# The shipper runs with DOTNET_EnableWriteXorExecute=0, as its Dockerfile sets; its other runtime
+# settings (thread pool, tiering) are in the runtimeconfig.json of the build, as shipped.
 #   BENCH_MB=1024 (default) sets the size of each file; BENCH_MAX_RECORDS the shipper's batch.maxRecords.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -75,13 +78,19 @@ HTTP_PORT=$(free_port); TCP_PORT=$(free_port); HEALTH_PORT=$(free_port)
 python3 "$WORK/receiver.py" "$HTTP_PORT" "$TCP_PORT" & PIDS+=($!)
 until curl -sf "http://127.0.0.1:$HTTP_PORT/count" >/dev/null; do sleep 0.1; done
 
-wait_for_lines() {
-  local deadline=$((SECONDS + 1800))
+PEAK_ANON=0
+wait_for_lines() { # pid: also samples its RssAnon into PEAK_ANON (KiB)
+  local deadline=$((SECONDS + 1800)) anon
+  PEAK_ANON=0
   until [ "$(curl -sf "http://127.0.0.1:$HTTP_PORT/count")" -ge "$LINES" ]; do
     [ $SECONDS -lt $deadline ] || { echo "timed out waiting for $LINES lines" >&2; exit 1; }
+    anon=$(awk '$1 == "RssAnon:" {print $2}' "/proc/$1/status")
+    [ "${anon:-0}" -le "$PEAK_ANON" ] || PEAK_ANON=$anon
     sleep 0.05
   done
 }
+# rss_split PID: the peak RssAnon sampled while waiting, and RssFile now, in MiB.
+rss_split() { echo "$(awk -v k="$PEAK_ANON" 'BEGIN {printf "%.1f", k / 1024}') $(rss_mib "$1" RssFile)"; }
 cpu_seconds() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
 
 declare -A RESULT
@@ -95,9 +104,9 @@ run_shipper() { # name file
 JSON
   local start=$(date +%s.%N)
   DOTNET_EnableWriteXorExecute=0 dotnet "$DLL" --config "$WORK/shipper.json" 2>"$WORK/shipper-$name.err" & local pid=$!; PIDS+=($pid)
-  wait_for_lines
+  wait_for_lines $pid
   local end=$(date +%s.%N)
-  RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(rss_mib $pid VmHWM)"
+  RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(rss_mib $pid VmHWM) $(rss_split $pid)"
   kill -TERM $pid; wait $pid || true
 }
 run_rsyslog() { # name file
@@ -112,9 +121,9 @@ ruleset(name="fwd") { action(type="omfwd" target="127.0.0.1" port="$TCP_PORT" pr
 CONF
   local start=$(date +%s.%N)
   rsyslogd -n -f "$WORK/rsyslog/rsyslog.conf" -i "$WORK/rsyslog/pid" 2>"$WORK/rsyslog-$name.err" & local pid=$!; PIDS+=($pid)
-  wait_for_lines
+  wait_for_lines $pid
   local end=$(date +%s.%N)
-  RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(rss_mib $pid VmHWM)"
+  RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(rss_mib $pid VmHWM) $(rss_split $pid)"
   kill -TERM $pid; wait $pid || true
 }
 
@@ -125,10 +134,10 @@ run_shipper shipper-json "$WORK/json.log"
 run_rsyslog rsyslog-json "$WORK/json.log"
 
 MIB=$(awk -v b="$BYTES" 'BEGIN {printf "%.1f", b / 1048576}')
-printf '\n%-15s %10s %16s %14s\n' run "MiB/s" "MiB/CPU-second" "peak RSS MiB"
+printf '\n%-15s %10s %16s %14s %10s %10s\n' run "MiB/s" "MiB/CPU-second" "peak RSS MiB" "anon MiB" "file MiB"
 for name in shipper-plain rsyslog-plain shipper-json rsyslog-json; do
-  read -r rate cpu rss <<<"${RESULT[$name]}"
-  printf '%-15s %10s %16s %14s\n' "$name" "$rate" "$(awk -v m="$MIB" -v c="$cpu" 'BEGIN {printf "%.1f", m / c}')" "$rss"
+  read -r rate cpu rss anon file <<<"${RESULT[$name]}"
+  printf '%-15s %10s %16s %14s %10s %10s\n' "$name" "$rate" "$(awk -v m="$MIB" -v c="$cpu" 'BEGIN {printf "%.1f", m / c}')" "$rss" "$anon" "$file"
 done
 for kind in plain json; do
   read -r s _ _ <<<"${RESULT[shipper-$kind]}"; read -r r _ _ <<<"${RESULT[rsyslog-$kind]}"
