@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using SidecarInjector.Crds.Schema;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.Validation;
@@ -17,6 +18,24 @@ public static class SidecarConfigLoader
     /// <summary>Loads from <paramref name="configFile"/> when given, else from SIDECAR_CONFIG.</summary>
     /// <exception cref="SidecarConfigException">Missing, unparsable or invalid configuration; the message names the key.</exception>
     public static T Load<T>(string? configFile, string? environmentValue = null)
+        where T : class, new() =>
+        Load(configFile, environmentValue, ApiJson.Deserialize<T>);
+
+    /// <summary>
+    /// Like <see cref="Load{T}(string?, string?)"/>, deserializing with the caller's
+    /// source-generated metadata, for trimmed and Native AOT programs.
+    /// </summary>
+    /// <exception cref="SidecarConfigException">Missing, unparsable or invalid configuration; the message names the key.</exception>
+    public static T Load<T>(string? configFile, JsonTypeInfo<T> typeInfo, string? environmentValue = null)
+        where T : class, new() =>
+        Load(configFile, environmentValue, node => ApiJson.Deserialize(node, typeInfo));
+
+    /// <summary>Parses and validates configuration text; <paramref name="source"/> prefixes error messages.</summary>
+    public static T Parse<T>(string text, string source)
+        where T : class, new() =>
+        Parse(text, source, ApiJson.Deserialize<T>);
+
+    private static T Load<T>(string? configFile, string? environmentValue, Func<JsonNode, T> deserialize)
         where T : class, new()
     {
         string text;
@@ -40,11 +59,10 @@ public static class SidecarConfigLoader
                 ?? throw new SidecarConfigException($"no configuration: set {EnvironmentVariable} to the JSON config or pass --config FILE");
         }
 
-        return Parse<T>(text, source);
+        return Parse(text, source, deserialize);
     }
 
-    /// <summary>Parses and validates configuration text; <paramref name="source"/> prefixes error messages.</summary>
-    public static T Parse<T>(string text, string source)
+    private static T Parse<T>(string text, string source, Func<JsonNode, T> deserialize)
         where T : class, new()
     {
         JsonNode node;
@@ -62,7 +80,7 @@ public static class SidecarConfigLoader
         T config;
         try
         {
-            config = ApiJson.Deserialize<T>(node);
+            config = deserialize(node);
         }
         catch (ApiJsonException e)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 using k8s;
 
@@ -16,6 +17,26 @@ public static partial class ApiJson
         try
         {
             return KubernetesJson.Deserialize<T>(node) ?? throw new ApiJsonException("$", "the document is empty");
+        }
+        catch (JsonException e)
+        {
+            throw Describe(e);
+        }
+        catch (FormatException e)
+        {
+            throw new ApiJsonException("$", e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="Deserialize{T}(JsonNode)"/>, with the caller's source-generated metadata
+    /// instead of the Kubernetes client's reflection, for trimmed and Native AOT programs.
+    /// </summary>
+    public static T Deserialize<T>(JsonNode node, JsonTypeInfo<T> typeInfo)
+    {
+        try
+        {
+            return node.Deserialize(typeInfo) ?? throw new ApiJsonException("$", "the document is empty");
         }
         catch (JsonException e)
         {
