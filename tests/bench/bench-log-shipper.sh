@@ -4,8 +4,8 @@
 # Prints MiB/s (wall), MiB per CPU-second, peak RSS (VmHWM), and how it splits: the peak of RssAnon
 # (heap, JIT code, runtime data) and RssFile at the end (mapped runtime and assembly files, shared and
 # reclaimable), and the shipper/rsyslog ratio.
-# The shipper runs with DOTNET_EnableWriteXorExecute=0, as its Dockerfile sets; its other runtime
-# settings (thread pool, tiering) are in the runtimeconfig.json of the build, as shipped.
+# The shipper runs with the environment its Dockerfile sets (its ENV lines: no W^X, the gen0 budget);
+# its other runtime settings (thread pool, tiering) are in the runtimeconfig.json of the build.
 #   BENCH_MB=1024 (default) sets the size of each file; BENCH_MAX_RECORDS the shipper's batch.maxRecords.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -16,6 +16,7 @@ MAX_RECORDS=${BENCH_MAX_RECORDS:-10000}
 bench_require rsyslogd python3 curl
 bench_build sidecar-images/log-shipper
 DLL=sidecar-images/log-shipper/bin/Release/net10.0/log-shipper.dll
+read -r -a SHIPPER_ENV <<<"$(sed -n 's/^ENV //p' sidecar-images/log-shipper/Dockerfile | tr '\n' ' ')"
 
 echo "generating ${MB} MiB of 200-byte lines, plain and JSON, in $WORK..."
 LINES=$(python3 - "$WORK" "$MB" <<'PY'
@@ -103,7 +104,7 @@ run_shipper() { # name file
  "batch":{"maxRecords":$MAX_RECORDS}}
 JSON
   local start=$(date +%s.%N)
-  DOTNET_EnableWriteXorExecute=0 dotnet "$DLL" --config "$WORK/shipper.json" 2>"$WORK/shipper-$name.err" & local pid=$!; PIDS+=($pid)
+  env "${SHIPPER_ENV[@]}" dotnet "$DLL" --config "$WORK/shipper.json" 2>"$WORK/shipper-$name.err" & local pid=$!; PIDS+=($pid)
   wait_for_lines $pid
   local end=$(date +%s.%N)
   RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(rss_mib $pid VmHWM) $(rss_split $pid)"
