@@ -12,6 +12,9 @@ public static class AdmissionLoggingExtensions
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Hosting only logs request start/finish (Information and Debug), but while its category is enabled at all it
+        // starts an Activity and a log scope for every request. The review decision line is the request log.
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         // A timed-out review is counted in the metrics (result "timeout"); a stack trace per slow client is noise.
         logging.AddFilter("Microsoft.AspNetCore.Http.Timeouts", LogLevel.Error);
         return logging;
