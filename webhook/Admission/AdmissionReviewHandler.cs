@@ -110,10 +110,11 @@ public sealed class AdmissionReviewHandler
             JsonElement? pod = review.IsPodCreate && review.Object is not null
                 ? document.RootElement.GetProperty("request").GetProperty("object")
                 : null;
-            MutationCache.Key? key = pod is { } podElement
-                ? MutationCache.KeyOf(JsonMarshal.GetRawUtf8Value(podElement), policyName ?? AllPolicies, review.Namespace, labels)
+            var podJson = pod is { } podElement ? JsonMarshal.GetRawUtf8Value(podElement) : default;
+            MutationCache.Key? key = pod is not null
+                ? MutationCache.KeyOf(podJson, policyName ?? AllPolicies, review.Namespace, labels)
                 : null;
-            if (key is not { } hit || !cache.TryGet(hit, set, out response, out rendered))
+            if (key is not { } hit || !cache.TryGet(hit, podJson, set, out response, out rendered))
             {
                 try
                 {
@@ -127,7 +128,7 @@ public sealed class AdmissionReviewHandler
                 rendered = AdmissionResponseWriter.Render(response);
                 if (key is { } miss)
                 {
-                    cache.Add(miss, set, response, rendered);
+                    cache.Add(miss, podJson, set, response, rendered);
                 }
             }
 
