@@ -107,9 +107,7 @@ public sealed class AdmissionReviewHandler
             RenderedResponse rendered;
             Exception? failure = null;
             var labels = review.IsPodCreate ? policies.NamespaceLabels(review.Namespace) : null;
-            JsonElement? pod = review.IsPodCreate && review.Object is not null
-                ? document.RootElement.GetProperty("request").GetProperty("object")
-                : null;
+            var pod = review.IsPodCreate ? review.ObjectJson : null;
             var podJson = pod is { } podElement ? JsonMarshal.GetRawUtf8Value(podElement) : default;
             MutationCache.Key? key = pod is not null
                 ? MutationCache.KeyOf(podJson, policyName ?? AllPolicies, review.Namespace, labels)
