@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
@@ -27,20 +29,28 @@ public static class AdmissionKestrelExtensions
             var services = kestrel.ApplicationServices;
             var certificate = services.GetRequiredService<ServingCertificate>();
             var validator = services.GetService<ClientCertificateValidator>();
+            // The handshake callback rather than UseHttps(certificate options): it hands SslStream a prebuilt
+            // SslStreamCertificateContext (leaf plus intermediates, swapped on reload) instead of a bare certificate.
+            RemoteCertificateValidationCallback? clientValidation = validator is null ? null : (_, presented, chain, errors) =>
+                presented is not null && validator.Validate(presented as X509Certificate2 ?? new X509Certificate2(presented), chain, errors);
+            var tls = new TlsHandshakeCallbackOptions
+            {
+                HandshakeTimeout = TimeSpan.FromSeconds(10),
+                OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = certificate.Context,
+                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
+                    ClientCertificateRequired = validator is not null,
+                    RemoteCertificateValidationCallback = clientValidation,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                }),
+            };
+
             void Https(ListenOptions listen)
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(https =>
-                {
-                    https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
-                    https.HandshakeTimeout = TimeSpan.FromSeconds(10);
-                    https.ServerCertificateSelector = (_, _) => certificate.Current;
-                    if (validator is not null)
-                    {
-                        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                        https.ClientCertificateValidation = validator.Validate;
-                    }
-                });
+                listen.UseHttps(tls);
             }
 
             if (options.ListenAddress == "*")

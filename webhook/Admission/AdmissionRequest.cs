@@ -16,6 +16,9 @@ public sealed record AdmissionRequest(
     JsonObject? Object,
     bool DryRun)
 {
+    /// <summary>The raw <c>request.object</c>, backed by the parsed document like <see cref="Object"/>.</summary>
+    public System.Text.Json.JsonElement? ObjectJson { get; init; }
+
     /// <summary>Only pod creation is mutated; everything else is allowed unchanged.</summary>
     public bool IsPodCreate =>
         Operation == "CREATE" && KindGroup.Length == 0 && Kind == "Pod"

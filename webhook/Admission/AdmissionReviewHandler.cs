@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -105,12 +104,15 @@ public sealed class AdmissionReviewHandler
             }
 
             AdmissionResponse response;
+            RenderedResponse rendered;
             Exception? failure = null;
             var labels = review.IsPodCreate ? policies.NamespaceLabels(review.Namespace) : null;
-            MutationCache.Key? key = review.IsPodCreate && review.Object is not null
-                ? MutationCache.KeyOf(JsonMarshal.GetRawUtf8Value(document.RootElement.GetProperty("request").GetProperty("object")), policyName ?? AllPolicies, review.Namespace, labels)
+            var pod = review.IsPodCreate ? review.ObjectJson : null;
+            var podJson = pod is { } podElement ? JsonMarshal.GetRawUtf8Value(podElement) : default;
+            MutationCache.Key? key = pod is not null
+                ? MutationCache.KeyOf(podJson, policyName ?? AllPolicies, review.Namespace, labels)
                 : null;
-            if (key is not { } hit || !cache.TryGet(hit, set, review.Uid, out response))
+            if (key is not { } hit || !cache.TryGet(hit, podJson, set, out response, out rendered))
             {
                 try
                 {
@@ -121,15 +123,16 @@ public sealed class AdmissionReviewHandler
                     return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", e.Message);
                 }
 
+                rendered = AdmissionResponseWriter.Render(response);
                 if (key is { } miss)
                 {
-                    cache.Add(miss, set, response);
+                    cache.Add(miss, podJson, set, response, rendered);
                 }
             }
 
-            LogDecision(review, policyName ?? AllPolicies, response, failure);
+            LogDecision(review, pod, policyName ?? AllPolicies, response, failure);
             metrics.Injected(response.AppliedPolicies);
-            await WriteAsync(context, response);
+            await WriteAsync(context, rendered, review.Uid);
             return response.Outcome switch
             {
                 AdmissionOutcome.Skipped => "skipped",
@@ -141,14 +144,14 @@ public sealed class AdmissionReviewHandler
         }
     }
 
-    private void LogDecision(AdmissionRequest review, string policy, AdmissionResponse response, Exception? failure)
+    private void LogDecision(AdmissionRequest review, JsonElement? pod, string policy, AdmissionResponse response, Exception? failure)
     {
         if (response.Outcome == AdmissionOutcome.Skipped)
         {
             return;
         }
 
-        var name = PodName(review);
+        var name = PodName(review, pod);
         if (failure is not null)
         {
             if (failure is not InjectionException)
@@ -168,7 +171,7 @@ public sealed class AdmissionReviewHandler
         }
     }
 
-    private static string? PodName(AdmissionRequest review)
+    private static string? PodName(AdmissionRequest review, JsonElement? pod)
     {
         if (!string.IsNullOrEmpty(review.Name))
         {
@@ -176,21 +179,23 @@ public sealed class AdmissionReviewHandler
         }
 
         // Pods from controllers have no name yet; generateName is what a person can grep for.
-        return review.Object?["metadata"] is System.Text.Json.Nodes.JsonObject metadata
-            && metadata["generateName"] is System.Text.Json.Nodes.JsonValue value
-            && value.TryGetValue<string>(out var generateName)
-            ? generateName
+        return pod is { } p
+            && p.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+            && metadata.TryGetProperty("generateName", out var generateName) && generateName.ValueKind == JsonValueKind.String
+            ? generateName.GetString()
             : null;
     }
 
-    private static async Task WriteAsync(HttpContext context, AdmissionResponse response)
+    /// <summary>Straight into Kestrel's output pipe with a Content-Length: no per-review buffer.</summary>
+    private static async Task WriteAsync(HttpContext context, RenderedResponse rendered, string uid)
     {
-        var buffer = new ArrayBufferWriter<byte>(512 + (response.Patch?.Length * 4 / 3 ?? 0));
-        AdmissionResponseWriter.Write(buffer, response);
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = buffer.WrittenCount;
-        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+        var http = context.Response;
+        http.StatusCode = StatusCodes.Status200OK;
+        http.ContentType = "application/json";
+        var encodedUid = RenderedResponse.EncodeUid(uid).ToArray();
+        http.ContentLength = rendered.LengthWith(encodedUid);
+        rendered.WriteTo(http.BodyWriter, encodedUid);
+        await http.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
     private async Task<string> RejectAsync(HttpContext context, int status, string result, string message)

@@ -37,29 +37,61 @@ public static class AdmissionReviewParser
             throw new AdmissionReviewException($"request: expected an object, got {Describe(request.ValueKind)}");
         }
 
-        var uid = OptionalString(request, "uid", "request.uid");
+        // One pass over the request's properties: it carries the whole pod (and oldObject, userInfo,
+        // options), and a lookup by name is a scan of them.
+        string? uid = null, operation = null, subResource = null, @namespace = null, name = null;
+        (string Group, string Name)? requestKind = null, resource = null;
+        JsonElement? obj = null;
+        var dryRun = false;
+        foreach (var property in request.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "uid":
+                    uid = StringValue(property.Value, "request.uid");
+                    break;
+                case "kind":
+                    requestKind = GroupAnd(property.Value, "kind", "kind");
+                    break;
+                case "resource":
+                    resource = GroupAnd(property.Value, "resource", "resource");
+                    break;
+                case "operation":
+                    operation = StringValue(property.Value, "request.operation");
+                    break;
+                case "subResource":
+                    subResource = StringValue(property.Value, "request.subResource");
+                    break;
+                case "namespace":
+                    @namespace = StringValue(property.Value, "request.namespace");
+                    break;
+                case "name":
+                    name = StringValue(property.Value, "request.name");
+                    break;
+                case "object":
+                    obj = property.Value.ValueKind switch
+                    {
+                        JsonValueKind.Null => null,
+                        JsonValueKind.Object => property.Value,
+                        _ => throw new AdmissionReviewException($"request.object: expected an object, got {Describe(property.Value.ValueKind)}"),
+                    };
+                    break;
+                case "dryRun":
+                    dryRun = property.Value.ValueKind == JsonValueKind.True;
+                    break;
+            }
+        }
+
         if (string.IsNullOrEmpty(uid))
         {
             throw new AdmissionReviewException("request.uid: missing or empty");
         }
 
-        var (kindGroup, kindName) = GroupAnd(request, "kind", "kind");
-        var (resourceGroup, resource) = GroupAnd(request, "resource", "resource");
-        var operation = OptionalString(request, "operation", "request.operation")
-            ?? throw new AdmissionReviewException("request.operation: missing");
-
-        JsonObject? pod = null;
-        if (request.TryGetProperty("object", out var obj) && obj.ValueKind != JsonValueKind.Null)
+        var (kindGroup, kindName) = requestKind ?? throw new AdmissionReviewException("request.kind: expected an object with group, version and kind");
+        var (resourceGroup, resourceName) = resource ?? throw new AdmissionReviewException("request.resource: expected an object with group, version and resource");
+        if (operation is null)
         {
-            pod = obj.ValueKind == JsonValueKind.Object
-                ? JsonObject.Create(obj)
-                : throw new AdmissionReviewException($"request.object: expected an object, got {Describe(obj.ValueKind)}");
-        }
-
-        var dryRun = false;
-        if (request.TryGetProperty("dryRun", out var dry) && dry.ValueKind is JsonValueKind.True or JsonValueKind.False)
-        {
-            dryRun = dry.GetBoolean();
+            throw new AdmissionReviewException("request.operation: missing");
         }
 
         return new AdmissionRequest(
@@ -67,18 +99,21 @@ public static class AdmissionReviewParser
             kindGroup,
             kindName,
             resourceGroup,
-            resource,
-            OptionalString(request, "subResource", "request.subResource"),
+            resourceName,
+            subResource,
             operation,
-            OptionalString(request, "namespace", "request.namespace"),
-            OptionalString(request, "name", "request.name"),
-            pod,
-            dryRun);
+            @namespace,
+            name,
+            obj is { } o ? JsonObject.Create(o) : null,
+            dryRun)
+        {
+            ObjectJson = obj,
+        };
     }
 
-    private static (string Group, string Name) GroupAnd(JsonElement request, string property, string field)
+    private static (string Group, string Name) GroupAnd(JsonElement value, string property, string field)
     {
-        if (!request.TryGetProperty(property, out var value) || value.ValueKind != JsonValueKind.Object)
+        if (value.ValueKind != JsonValueKind.Object)
         {
             throw new AdmissionReviewException($"request.{property}: expected an object with group, version and {field}");
         }
@@ -87,9 +122,12 @@ public static class AdmissionReviewParser
             OptionalString(value, field, $"request.{property}.{field}") ?? string.Empty);
     }
 
-    private static string? OptionalString(JsonElement parent, string property, string field)
+    private static string? OptionalString(JsonElement parent, string property, string field) =>
+        parent.TryGetProperty(property, out var value) ? StringValue(value, field) : null;
+
+    private static string? StringValue(JsonElement value, string field)
     {
-        if (!parent.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
+        if (value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 using SidecarInjector.Webhook.Injection;
 
@@ -8,51 +8,55 @@ namespace SidecarInjector.Webhook.Admission;
 /// <summary>
 /// Remembers the answer for a pod object already seen: every replica of a ReplicaSet, Job or
 /// StatefulSet scale-up arrives as the same object (generateName, no name), and
-/// reinvocationPolicy IfNeeded sends a pod twice. Keyed by a SHA-256 of the exact object bytes,
-/// the namespace and its labels and the policy path; entries die with the policy snapshot they
-/// were computed from. Only successful answers are kept, and only after their patch was applied.
+/// reinvocationPolicy IfNeeded sends a pod twice. An entry matches only the exact same object
+/// bytes (compared in full, the hash only finds the entry), the same namespace and labels and the
+/// same policy path, and dies with the policy snapshot it was computed from. Only successful
+/// answers are kept, and only after their patch was applied. An entry holds the answer already
+/// serialized (<see cref="RenderedResponse"/>), so a hit costs a hash, a compare and a copy.
 /// </summary>
 public sealed class MutationCache
 {
-    private const int Capacity = 2048;
+    /// <summary>At most this many answers (each holds its pod's JSON, typically a few KiB); full means start over.</summary>
+    public const int Capacity = 1024;
+
     private readonly ConcurrentDictionary<Key, Entry> entries = new();
 
     public static Key KeyOf(ReadOnlySpan<byte> podJson, string policyScope, string? @namespace, IReadOnlyDictionary<string, string>? namespaceLabels)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var context = new StringBuilder(policyScope).Append('\0').Append(@namespace).Append('\0');
-        if (namespaceLabels is not null)
+        string context;
+        if (namespaceLabels is null)
         {
-            foreach (var (name, value) in namespaceLabels.OrderBy(l => l.Key, StringComparer.Ordinal))
-            {
-                context.Append(name).Append('=').Append(value).Append('\0');
-            }
+            context = string.Concat(policyScope, "\0", @namespace, "\0(unknown)");
         }
         else
         {
-            context.Append("(unknown)");
+            var builder = new StringBuilder(policyScope).Append('\0').Append(@namespace).Append('\0');
+            foreach (var (name, value) in namespaceLabels.OrderBy(l => l.Key, StringComparer.Ordinal))
+            {
+                builder.Append(name).Append('=').Append(value).Append('\0');
+            }
+
+            context = builder.ToString();
         }
 
-        hash.AppendData(Encoding.UTF8.GetBytes(context.ToString()));
-        hash.AppendData(podJson);
-        Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        return new Key(BitConverter.ToUInt128(digest[..16]), BitConverter.ToUInt128(digest[16..]));
+        // A fast non-cryptographic hash is enough: it only picks the entry, the pod bytes are compared in full.
+        return new Key(XxHash128.HashToUInt128(podJson), context);
     }
 
-    public bool TryGet(Key key, PolicySet policies, string uid, out AdmissionResponse response)
+    /// <summary>The answer computed for an identical review under <paramref name="policies"/>; its uid is the first review's.</summary>
+    public bool TryGet(Key key, ReadOnlySpan<byte> podJson, PolicySet policies, out AdmissionResponse response, out RenderedResponse rendered)
     {
-        if (entries.TryGetValue(key, out var entry) && ReferenceEquals(entry.Policies, policies))
+        if (entries.TryGetValue(key, out var entry) && ReferenceEquals(entry.Policies, policies) && podJson.SequenceEqual(entry.Pod))
         {
-            response = entry.Response with { Uid = uid };
+            (response, rendered) = (entry.Response, entry.Rendered);
             return true;
         }
 
-        response = null!;
+        (response, rendered) = (null!, null!);
         return false;
     }
 
-    public void Add(Key key, PolicySet policies, AdmissionResponse response)
+    public void Add(Key key, ReadOnlySpan<byte> podJson, PolicySet policies, AdmissionResponse response, RenderedResponse rendered)
     {
         if (response.Outcome is not (AdmissionOutcome.Injected or AdmissionOutcome.Unchanged))
         {
@@ -64,10 +68,11 @@ public sealed class MutationCache
             entries.Clear();
         }
 
-        entries[key] = new Entry(policies, response);
+        entries[key] = new Entry(policies, podJson.ToArray(), response, rendered);
     }
 
-    public readonly record struct Key(UInt128 High, UInt128 Low);
+    /// <param name="Context">The policy path, the namespace and its labels.</param>
+    public readonly record struct Key(UInt128 PodHash, string Context);
 
-    private sealed record Entry(PolicySet Policies, AdmissionResponse Response);
+    private sealed record Entry(PolicySet Policies, byte[] Pod, AdmissionResponse Response, RenderedResponse Rendered);
 }

@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -7,15 +8,16 @@ namespace SidecarInjector.Webhook.Admission;
 /// The serving certificate, read from a PEM certificate and key pair and swapped atomically when
 /// the files change. Kestrel asks for <see cref="Current"/> on every handshake, so a swap needs no
 /// restart. A pair that does not load (half-written, corrupt, key not matching) leaves the old one
-/// in use.
+/// in use. Certificates after the first in the certificate file are its chain (the
+/// intermediates of a cert-manager or corporate CA) and are sent in every handshake.
 /// </summary>
 public sealed class ServingCertificate
 {
-    private X509Certificate2 current;
+    private Loaded current;
     private byte[] loadedFingerprint;
     private byte[]? rejectedFingerprint;
 
-    private ServingCertificate(string certFile, string keyFile, X509Certificate2 certificate, byte[] fingerprint)
+    private ServingCertificate(string certFile, string keyFile, Loaded certificate, byte[] fingerprint)
     {
         CertFile = certFile;
         KeyFile = keyFile;
@@ -27,7 +29,11 @@ public sealed class ServingCertificate
 
     public string KeyFile { get; }
 
-    public X509Certificate2 Current => Volatile.Read(ref current);
+    /// <summary>The leaf certificate in use.</summary>
+    public X509Certificate2 Current => Volatile.Read(ref current).Certificate;
+
+    /// <summary>The leaf with its intermediates, what Kestrel presents in a handshake.</summary>
+    public SslStreamCertificateContext Context => Volatile.Read(ref current).Context;
 
     /// <exception cref="CertificateLoadException">The pair cannot be read or used.</exception>
     public static ServingCertificate Load(string certFile, string keyFile)
@@ -77,7 +83,7 @@ public sealed class ServingCertificate
         }
     }
 
-    private static X509Certificate2 Create(string certFile, string keyFile, string certPem, string keyPem)
+    private static Loaded Create(string certFile, string keyFile, string certPem, string keyPem)
     {
         try
         {
@@ -87,7 +93,11 @@ public sealed class ServingCertificate
                 throw new CertificateLoadException($"{keyFile}: no private key for {certFile}");
             }
 
-            return certificate;
+            var chain = new X509Certificate2Collection();
+            chain.ImportFromPem(certPem);
+            var intermediates = new X509Certificate2Collection(chain.Where(c => c.Thumbprint != certificate.Thumbprint).ToArray());
+            // offline: the chain is what the file holds; no AIA downloads on the handshake path.
+            return new Loaded(certificate, SslStreamCertificateContext.Create(certificate, intermediates, offline: true));
         }
         catch (CryptographicException e)
         {
@@ -98,4 +108,6 @@ public sealed class ServingCertificate
             throw new CertificateLoadException($"{certFile}, {keyFile}: not a usable PEM certificate and matching key: {e.Message}", e);
         }
     }
+
+    private sealed record Loaded(X509Certificate2 Certificate, SslStreamCertificateContext Context);
 }

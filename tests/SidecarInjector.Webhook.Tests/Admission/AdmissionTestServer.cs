@@ -82,7 +82,7 @@ public sealed class AdmissionTestServer : IAsyncDisposable
             PooledConnectionLifetime = newConnectionPerRequest ? TimeSpan.Zero : Timeout.InfiniteTimeSpan,
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
                 {
                     if (certificate is not X509Certificate2 server)
                     {
@@ -90,7 +90,8 @@ public sealed class AdmissionTestServer : IAsyncDisposable
                     }
 
                     SeenCertificates.Enqueue(server.Thumbprint);
-                    return authority?.Trusts(server) ?? server.Thumbprint == trusted!.Thumbprint;
+                    // The extra store of the chain SslStream hands over holds the certificates the server sent.
+                    return authority?.Trusts(server, chain?.ChainPolicy.ExtraStore) ?? server.Thumbprint == trusted!.Thumbprint;
                 },
                 ClientCertificates = clientCertificate is null ? null : [clientCertificate],
             },

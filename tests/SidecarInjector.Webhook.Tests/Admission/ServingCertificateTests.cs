@@ -57,6 +57,24 @@ public sealed partial class ServingCertificateTests
     }
 
     [Fact]
+    public async Task Sends_the_intermediates_from_the_certificate_file_so_a_client_trusting_only_the_root_connects()
+    {
+        using var root = new TestCertificates("root-ca");
+        using var intermediate = new TestCertificates("intermediate-ca", root);
+        var leaf = intermediate.Issue("webhook");
+        var certs = new CertificateDirectory(Path.Combine(Path.GetTempPath(), "webhook-certs-" + Guid.NewGuid().ToString("n")));
+        // What cert-manager writes for an intermediate issuer: the leaf, then its chain.
+        await certs.WriteAsync(leaf.CertPem + "\n" + intermediate.AuthorityPem, leaf.KeyPem);
+        await using var server = await AdmissionTestServer.StartAsync(Policies, o => (o.TlsCertFile, o.TlsKeyFile) = (certs.CertFile, certs.KeyFile));
+        Assert.False(root.Trusts(leaf.Certificate), "without the intermediate the leaf must not verify, or this test proves nothing");
+
+        var response = await server.ReviewAsync(server.Client(root), AdmissionFixtures.DeploymentReview());
+
+        Assert.Equal("JSONPatch", response["patchType"]!.GetValue<string>());
+        Assert.Contains(leaf.Certificate.Thumbprint, server.SeenCertificates);
+    }
+
+    [Fact]
     public async Task Keeps_the_old_certificate_when_the_new_pair_is_corrupt()
     {
         using var ca = new TestCertificates();

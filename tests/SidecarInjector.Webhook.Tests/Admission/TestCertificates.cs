@@ -18,6 +18,18 @@ public sealed class TestCertificates : IDisposable
         Authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(30));
     }
 
+    /// <summary>An intermediate CA issued by <paramref name="root"/>: its certificates only verify with this CA's certificate in the chain.</summary>
+    public TestCertificates(string name, TestCertificates root)
+    {
+        var request = new CertificateRequest($"CN={name}", caKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(root.Authority, true, false));
+        using var issued = request.Create(root.Authority, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(20), RandomNumberGenerator.GetBytes(12));
+        Authority = issued.CopyWithPrivateKey(caKey);
+    }
+
     public X509Certificate2 Authority { get; }
 
     public string AuthorityPem => Authority.ExportCertificatePem();
@@ -40,13 +52,18 @@ public sealed class TestCertificates : IDisposable
         return (withKey, issued.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
 
-    /// <summary>Whether <paramref name="certificate"/> chains to this CA (what a client trusting only the CA checks).</summary>
-    public bool Trusts(X509Certificate2 certificate)
+    /// <summary>
+    /// Whether <paramref name="certificate"/> chains to this CA (what a client trusting only the CA checks),
+    /// using only the intermediates in <paramref name="sent"/>, what the server presented.
+    /// </summary>
+    public bool Trusts(X509Certificate2 certificate, IEnumerable<X509Certificate2>? sent = null)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(Authority);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        chain.ChainPolicy.ExtraStore.AddRange((sent ?? []).ToArray());
         return chain.Build(certificate);
     }
 
