@@ -3,6 +3,15 @@ using SidecarInjector.Crds.Config;
 using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Hosting;
 
+// Socket completions run on the socket engine's epoll threads instead of hopping to the thread pool:
+// a proxy does little work per completion and the hop (and the context switches it causes on a
+// sidecar's small CPU share) cost more than the work. The runtime reads this once, when the first
+// socket is used, so it is set here before anything else; an explicit setting (e.g. "0") wins.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 AmbassadorOptions options;
 try
 {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -26,6 +27,9 @@ public sealed class UpstreamExecutor
     private readonly AmbassadorMetrics metrics;
     private readonly ResiliencePipeline pipeline;
     private readonly CircuitBreakerStateProvider circuit = new();
+    private readonly long successReportInterval;
+    private long lastSuccess;
+    private bool failureSinceSuccess;
 
     public UpstreamExecutor(AmbassadorOptions options, UpstreamPool pool, UpstreamConnector connector, AmbassadorMetrics metrics, ILogger<UpstreamExecutor> logger)
     {
@@ -33,6 +37,7 @@ public sealed class UpstreamExecutor
         this.pool = pool;
         this.connector = connector;
         this.metrics = metrics;
+        successReportInterval = (long)(options.SamplingDuration.TotalSeconds / 20 * Stopwatch.Frequency);
         var builder = new ResiliencePipelineBuilder();
         if (options.RetryMaxAttempts > 1)
         {
@@ -61,7 +66,21 @@ public sealed class UpstreamExecutor
                 MinimumThroughput = options.FailureThreshold,
                 SamplingDuration = options.SamplingDuration,
                 BreakDuration = options.RecoveryTimeout,
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is UpstreamException or TimeoutRejectedException),
+                ShouldHandle = args =>
+                {
+                    var failure = args.Outcome.Exception is UpstreamException or TimeoutRejectedException;
+                    if (failure)
+                    {
+                        Volatile.Write(ref failureSinceSuccess, true);
+                    }
+                    else
+                    {
+                        Volatile.Write(ref failureSinceSuccess, false);
+                        Volatile.Write(ref lastSuccess, Stopwatch.GetTimestamp());
+                    }
+
+                    return ValueTask.FromResult(failure);
+                },
                 StateProvider = circuit,
                 OnOpened = args =>
                 {
@@ -96,14 +115,70 @@ public sealed class UpstreamExecutor
     public async Task<byte[]> ExecuteAsync(
         int slot, byte[] payload, IReadOnlyList<CommandInfo> commands, bool retryable, TaskCompletionSource? handedOff, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
+        Exception? firstFailure = null;
+        if (circuit.CircuitState == CircuitState.Closed && pool.TryGetLive(slot) is { } connection)
+        {
+            // The common case, without the pipeline: its strategies cost an async state machine each per
+            // request, more CPU than the proxying itself. It behaves as the pipeline would: the same timeout,
+            // and a failure goes through the pipeline below as its first attempt, so that the circuit
+            // breaker counts it and a read that never reached the server is retried.
+            var request = new UpstreamRequest(payload, commands, metrics);
+            if (connection.TrySend(request))
+            {
+                handedOff?.TrySetResult();
+                try
+                {
+                    var replies = await request.Task.WaitAsync(options.CommandTimeout, cancellationToken);
+                    metrics.UpstreamLatency.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    ReportSuccess();
+                    return replies;
+                }
+                catch (TimeoutException)
+                {
+                    // A late reply would arrive after the client gave up; drop the connection like Envoy does on op_timeout.
+                    connection.Abort(new UpstreamException($"upstream command timed out after {options.CommandTimeout.TotalMilliseconds} ms", true));
+                    firstFailure = new TimeoutRejectedException();
+                }
+                catch (UpstreamException e)
+                {
+                    firstFailure = e;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    metrics.Count(commands, CommandResult.Failed);
+                    return RespWriter.Errors("ERR ambassador: shutting down", commands.Count);
+                }
+            }
+        }
+
+        return await ExecuteThroughPipelineAsync(slot, payload, commands, retryable, handedOff, firstFailure, started, cancellationToken);
+    }
+
+    private async Task<byte[]> ExecuteThroughPipelineAsync(
+        int slot,
+        byte[] payload,
+        IReadOnlyList<CommandInfo> commands,
+        bool retryable,
+        TaskCompletionSource? handedOff,
+        Exception? firstFailure,
+        long started,
+        CancellationToken cancellationToken)
+    {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(RetryableKey, retryable);
-        var started = Stopwatch.GetTimestamp();
+        var first = new StrongBox<Exception?>(firstFailure);
         try
         {
             var replies = await pipeline.ExecuteAsync(
                 static async (ctx, state) =>
                 {
+                    // The fast path's failure, if any, is this pipeline's first attempt.
+                    if (Interlocked.Exchange(ref state.First.Value, null) is { } failure)
+                    {
+                        throw failure;
+                    }
+
                     var connection = await state.Self.pool.GetAsync(state.Slot, ctx.CancellationToken);
                     var request = new UpstreamRequest(state.Payload, state.Commands, state.Self.metrics);
                     if (!connection.TrySend(request))
@@ -125,7 +200,7 @@ public sealed class UpstreamExecutor
                     }
                 },
                 context,
-                (Self: this, Slot: slot, Payload: payload, Commands: commands, HandedOff: handedOff, Cancellation: cancellationToken));
+                (Self: this, Slot: slot, Payload: payload, Commands: commands, HandedOff: handedOff, Cancellation: cancellationToken, First: first));
             metrics.UpstreamLatency.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             return replies;
         }
@@ -153,6 +228,27 @@ public sealed class UpstreamExecutor
         {
             handedOff?.TrySetResult();
             ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    // The circuit breaker opens only after failures with no success among them (FailureRatio 1.0), so it
+    // needs to hear of fast-path successes: at once after a failure, otherwise often enough that one
+    // is always in its sampling window when there were any (within a bucket of its rolling window).
+    private void ReportSuccess()
+    {
+        if (!Volatile.Read(ref failureSinceSuccess) && Stopwatch.GetTimestamp() - Volatile.Read(ref lastSuccess) < successReportInterval)
+        {
+            return;
+        }
+
+        Volatile.Write(ref lastSuccess, Stopwatch.GetTimestamp());
+        try
+        {
+            pipeline.Execute(static () => { });
+        }
+        catch (BrokenCircuitException)
+        {
+            // Opened meanwhile by other requests' failures; this success came too late to matter.
         }
     }
 

@@ -7,8 +7,9 @@ namespace SidecarInjector.RedisAmbassador.Upstream;
 
 /// <summary>
 /// One upstream connection shared by many clients: requests are written in the order they are
-/// queued and matched to replies in the same order, as Redis answers. The first sender writes and
-/// flushes on its own thread; requests queued meanwhile go out together with the next flush.
+/// queued and matched to replies in the same order, as Redis answers. The first sender schedules a
+/// flush on the thread pool and returns; requests queued by other clients until it runs (and while it
+/// writes) go out together in one write, as twemproxy coalesces many clients' requests.
 /// </summary>
 public sealed class UpstreamConnection : IDisposable
 {
@@ -20,6 +21,7 @@ public sealed class UpstreamConnection : IDisposable
     private List<UpstreamRequest> queued = [];
     private List<UpstreamRequest> writing = [];
     private bool flushing;
+    private readonly FlushWorkItem flushWorkItem;
 
     private readonly ConcurrentQueue<UpstreamRequest> inFlight = new();
     private readonly CancellationTokenSource lifetime = new();
@@ -31,6 +33,7 @@ public sealed class UpstreamConnection : IDisposable
         this.stream = stream;
         reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 8192));
         writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
+        flushWorkItem = new FlushWorkItem(this);
         Completion = RunAsync();
     }
 
@@ -58,7 +61,9 @@ public sealed class UpstreamConnection : IDisposable
             flushing = true;
         }
 
-        _ = FlushQueuedAsync();
+        // Not inline: the socket thread that called us goes on to read other clients' requests, which
+        // join this write. One send per batch instead of one per request is most of a proxy's cost.
+        ThreadPool.UnsafeQueueUserWorkItem(flushWorkItem, preferLocal: false);
         return true;
     }
 
@@ -217,5 +222,10 @@ public sealed class UpstreamConnection : IDisposable
         }
 
         return scanner.Consumed;
+    }
+
+    private sealed class FlushWorkItem(UpstreamConnection connection) : IThreadPoolWorkItem
+    {
+        public void Execute() => _ = connection.FlushQueuedAsync();
     }
 }

@@ -28,6 +28,9 @@ public sealed class UpstreamPool : IAsyncDisposable
     /// <summary>The slot for a new client, round robin.</summary>
     public int AssignSlot() => (int)((uint)Interlocked.Increment(ref nextSlot) % (uint)slots.Length);
 
+    /// <summary>The live connection of a slot; null when it must be connected first.</summary>
+    public UpstreamConnection? TryGetLive(int slot) => Volatile.Read(ref slots[slot]) is { IsAlive: true } connection ? connection : null;
+
     /// <summary>The live connection of a slot, connecting it first when needed.</summary>
     /// <exception cref="UpstreamException">The upstream cannot be reached.</exception>
     public ValueTask<UpstreamConnection> GetAsync(int slot, CancellationToken cancellationToken)

@@ -47,20 +47,21 @@ internal sealed class RedisServer : IAsyncDisposable
         await Eventually.Get(CanConnectAsync, ok => ok, $"redis-server on port {Port} accepting");
     }
 
-    public void Kill()
+    // Waits asynchronously: with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 (as the ambassador ships) a
+    // test's continuation may run on a socket thread, and blocking it there would hang the test process.
+    public async Task KillAsync()
     {
         if (process is { HasExited: false })
         {
             process.Kill();
-            process.WaitForExit();
+            await process.WaitForExitAsync();
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        Kill();
+        await KillAsync();
         process?.Dispose();
-        await Task.CompletedTask;
     }
 
     private async Task<bool> CanConnectAsync()

@@ -16,7 +16,7 @@ public sealed partial class UpstreamExecutorTests
         Assert.Equal("OK", await client.CallAsync("SET", "k", "before"));
         await Eventually.Get(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready");
 
-        redis.Kill();
+        await redis.KillAsync();
         var reply = await Eventually.Get(
             async () => (string?)await client.CallAsync("GET", "k"),
             r => r?.Contains("circuit open", StringComparison.Ordinal) == true,
