@@ -74,7 +74,12 @@ internal sealed class SourcePoller(
                 cancellationToken);
 
             var parseStarted = time.GetTimestamp();
-            set = Convert(buffer.WrittenMemory);
+            // Parse and convert on a short-lived thread of their own. JsonDocument rents its
+            // buffers from the shared ArrayPool, which caches arrays per thread: run on whichever
+            // pool thread the poll resumed on, the pool threads one after another kept a
+            // document-sized array each (measured: -13 MiB RSS at 10,000 series). A new thread per
+            // poll costs well under a millisecond, against an interval of a second or more.
+            set = await Task.Factory.StartNew(() => Convert(buffer.WrittenMemory), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             metrics.ParseDuration.Set(time.GetElapsedTime(parseStarted).TotalSeconds);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
