@@ -229,6 +229,8 @@ internal sealed class ClientSession
     private async Task WriteRepliesAsync(PipeWriter writer, CancellationTokenSource session)
     {
         var token = session.Token;
+        // Flushing an empty writer still costs a few async calls; with one command per round trip that is per command.
+        var unflushed = false;
         try
         {
             while (await replies.Reader.WaitToReadAsync(token))
@@ -238,6 +240,7 @@ internal sealed class ClientSession
                     if (reply.Drained is { } drained)
                     {
                         await writer.FlushAsync(token);
+                        unflushed = false;
                         drained.TrySetResult();
                         continue;
                     }
@@ -246,18 +249,24 @@ internal sealed class ClientSession
                     if (bytes is null)
                     {
                         var pending = reply.Upstream!;
-                        if (!pending.IsCompleted)
+                        if (!pending.IsCompleted && unflushed)
                         {
                             await writer.FlushAsync(token);
+                            unflushed = false;
                         }
 
                         bytes = await pending;
                     }
 
                     writer.Write(bytes);
+                    unflushed = true;
                 }
 
-                await writer.FlushAsync(token);
+                if (unflushed)
+                {
+                    await writer.FlushAsync(token);
+                    unflushed = false;
+                }
             }
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
