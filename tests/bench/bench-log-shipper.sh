@@ -2,21 +2,48 @@
 # Ships the same files of 200-byte lines (plain, then JSON) with the log shipper to a local NDJSON
 # HTTP receiver, and with rsyslog (imfile -> omfwd over TCP) to a local TCP receiver, in one run.
 # Prints MiB/s (wall), MiB per CPU-second, peak RSS (VmHWM), and how it splits: the peak of RssAnon
-# (heap, JIT code, runtime data) and RssFile at the end (mapped runtime and assembly files, shared and
-# reclaimable), and the shipper/rsyslog ratio.
-# The shipper runs with the environment its Dockerfile sets (its ENV lines: no W^X, the gen0 budget);
-# its other runtime settings (thread pool, tiering) are in the runtimeconfig.json of the build.
-#   BENCH_MB=1024 (default) sets the size of each file; BENCH_MAX_RECORDS the shipper's batch.maxRecords.
+# (heap, runtime data; JIT code for the jit build) and RssFile at the end (pages of mapped files: the
+# executable, or for the jit build the .NET runtime and assemblies; shared and reclaimable), and the
+# shipper/rsyslog ratio.
+# The shipper is measured as it ships: the Native AOT executable its Dockerfile publishes, run with
+# the environment its Dockerfile sets (its ENV lines: the gen0 budget); its other runtime settings
+# (thread pool) are built into the executable from the project.
+# BENCH_BUILD=jit measures the framework-dependent dll instead (`dotnet build`, what the tests run),
+# with DOTNET_EnableWriteXorExecute=0 added, as its image had.
+#   BENCH_MB=1024 (default) sets the size of each file; BENCH_MAX_RECORDS the shipper's batch.maxRecords;
+#   BENCH_BUILD (aot, the default, or jit); BENCH_EXE an already published AOT executable to measure
+#   instead of publishing one (e.g. a previous run's, to iterate on the bench alone).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_init log-shipper
 
 MB=${BENCH_MB:-1024}
 MAX_RECORDS=${BENCH_MAX_RECORDS:-10000}
+BUILD=${BENCH_BUILD:-aot}
 bench_require rsyslogd python3 curl
-bench_build sidecar-images/log-shipper
-DLL=sidecar-images/log-shipper/bin/Release/net10.0/log-shipper.dll
+# The Dockerfile's ENV lines, read from it so that the two cannot drift apart.
 read -r -a SHIPPER_ENV <<<"$(sed -n 's/^ENV //p' sidecar-images/log-shipper/Dockerfile | tr '\n' ' ')"
+case "$BUILD" in
+  aot)
+    if [ -n "${BENCH_EXE:-}" ]; then
+      SHIPPER=("$(realpath "$BENCH_EXE")")
+    else
+      # Native AOT links with clang, or with gcc where clang is not installed.
+      LINKER=(); command -v clang >/dev/null || LINKER=(-p:CppCompilerAndLinker=gcc)
+      echo "publishing sidecar-images/log-shipper (Release, Native AOT; minutes)..."
+      # Its own artifacts path: the RID-specific restore and build stay out of the working tree.
+      dotnet publish sidecar-images/log-shipper -c Release --use-current-runtime "${LINKER[@]}" \
+        --artifacts-path "$WORK/artifacts" -o "$WORK/publish" -v quiet -nologo >"$WORK/publish.log" 2>&1 \
+        || { tail -20 "$WORK/publish.log" >&2; exit 1; }
+      SHIPPER=("$WORK/publish/log-shipper")
+    fi ;;
+  jit)
+    bench_build sidecar-images/log-shipper
+    SHIPPER=(dotnet sidecar-images/log-shipper/bin/Release/net10.0/log-shipper.dll)
+    SHIPPER_ENV+=(DOTNET_EnableWriteXorExecute=0) ;;
+  *) echo "BENCH_BUILD must be aot or jit" >&2; exit 1 ;;
+esac
+echo "shipper: $BUILD build, environment: ${SHIPPER_ENV[*]}"
 
 echo "generating ${MB} MiB of 200-byte lines, plain and JSON, in $WORK..."
 LINES=$(python3 - "$WORK" "$MB" <<'PY'
@@ -104,7 +131,7 @@ run_shipper() { # name file
  "batch":{"maxRecords":$MAX_RECORDS}}
 JSON
   local start=$(date +%s.%N)
-  env "${SHIPPER_ENV[@]}" dotnet "$DLL" --config "$WORK/shipper.json" 2>"$WORK/shipper-$name.err" & local pid=$!; PIDS+=($pid)
+  env "${SHIPPER_ENV[@]}" "${SHIPPER[@]}" --config "$WORK/shipper.json" 2>"$WORK/shipper-$name.err" & local pid=$!; PIDS+=($pid)
   wait_for_lines $pid
   local end=$(date +%s.%N)
   RESULT[$name]="$(echo "$start $end" | awk -v b="$BYTES" '{printf "%.1f", b / 1048576 / ($2 - $1)}') $(cpu_seconds $pid) $(rss_mib $pid VmHWM) $(rss_split $pid)"

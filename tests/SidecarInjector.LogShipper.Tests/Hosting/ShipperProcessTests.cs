@@ -135,6 +135,8 @@ public class ShipperProcessTests
         Assert.Equal("plain", (string?)records[1]["message"]);
         Assert.Equal("shop", (string?)records[1]["kubernetes"]!["namespace"]);
         Assert.Equal("node-a", (string?)records[1]["kubernetes"]!["node"]);
+        // The pipeline can write its first records a moment before Kestrel listens on a loaded machine.
+        await Eventually.HoldsAsync(() => process.Stderr.Contains("Now listening on", StringComparison.Ordinal), "the health port bound", seconds: 60);
         foreach (var probe in new[] { "/healthz", "/readyz", "/metrics" })
         {
             using var response = await http.GetAsync($"http://127.0.0.1:{config.HealthPort}{probe}", TestContext.Current.CancellationToken);
