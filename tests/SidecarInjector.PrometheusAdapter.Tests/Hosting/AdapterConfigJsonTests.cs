@@ -1,0 +1,48 @@
+using System.Text.Json;
+using SidecarInjector.Crds.Config;
+using SidecarInjector.PrometheusAdapter.Hosting;
+
+namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
+
+/// <summary>The shipped (Native AOT) build reads its config with source-generated metadata: same result as the reflection loader.</summary>
+public sealed class AdapterConfigJsonTests
+{
+    public static TheoryData<string> Configs() =>
+    [
+        """{"source":"http://127.0.0.1:8080/stats"}""",
+        """{"source":"http://a/b","listen":"127.0.0.1:9102","pollIntervalSeconds":3,"timeoutSeconds":2,"metricPrefix":"app_"}""",
+        """{"source":"http://a/b","metrics":[{"name":"q","path":"queues[*]","value":"depth","type":"counter","help":"h","labels":{"queue":"name"},"constLabels":{"env":"prod"},"scale":0.001,"valueMap":{"UP":1,"DOWN":0}}]}""",
+        "source: http://a/b\nmetrics:\n- {name: up, path: status, valueMap: {UP: 1}}\n",
+        """{"source":"http://a/b","tpye":1}""",
+        """{"source":"http://a/b","pollIntervalSeconds":"x"}""",
+        """{"source":"http://a/b","metrics":[{"name":"a","path":"x","type":"bogus"}]}""",
+        """{"source":"http://a/b","metrics":{"a":1}}""",
+        """{"source":"http://a/b","metrics":[{"name":"a","path":"x","valueMap":{"UP":"one"}}]}""",
+        """{"source":"http://a/b","metrics":[{"name":"a","path":"x","labels":{"q":1}}]}""",
+        """{"source":"http://a/b","metrics":[{"name":"a","path":""}]}""",
+        """{"source":"ftp://a/b","pollIntervalSeconds":0}""",
+        "null",
+        "[1]",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Configs))]
+    public void Gives_the_same_config_or_error_as_the_reflection_loader(string config)
+    {
+        static string Outcome(Func<AdapterConfig> load)
+        {
+            try
+            {
+                return JsonSerializer.Serialize(load(), AdapterConfigJson.Default.AdapterConfig);
+            }
+            catch (SidecarConfigException e)
+            {
+                return e.Message;
+            }
+        }
+
+        Assert.Equal(
+            Outcome(() => SidecarConfigLoader.Load<AdapterConfig>(null, config)),
+            Outcome(() => SidecarConfigLoader.Load(null, AdapterConfigJson.Default.AdapterConfig, config)));
+    }
+}
