@@ -43,7 +43,10 @@ internal sealed class ChildProcess : IDisposable
         return new ChildProcess(Process.Start(info)!);
     }
 
-    /// <summary>The adapter as the container runs it: the published dll, configured through the environment.</summary>
+    /// <summary>
+    /// The adapter as a process configured through the environment, from the JIT build of the same
+    /// code (the image ships the Native AOT executable, which make bench-adapter runs).
+    /// </summary>
     public static ChildProcess StartAdapter(string? sidecarConfig, params string[] args) =>
         Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "prometheus-adapter.dll"), .. args], sidecarConfig is null ? null : new Dictionary<string, string> { ["SIDECAR_CONFIG"] = sidecarConfig });
 
