@@ -25,8 +25,10 @@ public static class AdmissionServiceCollectionExtensions
 
         if (!string.IsNullOrWhiteSpace(options.ClientCaFile))
         {
-            var authorities = ClientCertificateValidator.LoadAuthorities(options.ClientCaFile);
-            services.AddSingleton(sp => new ClientCertificateValidator(authorities, sp.GetRequiredService<ILogger<ClientCertificateValidator>>()));
+            // Read now, so a bad CA file stops the start with its message rather than the first handshake.
+            var caFile = options.ClientCaFile;
+            _ = ClientCertificateValidator.LoadAuthorities(caFile);
+            services.AddSingleton(sp => new ClientCertificateValidator(caFile, sp.GetRequiredService<ILogger<ClientCertificateValidator>>()));
         }
 
         services.AddSingleton<AdmissionMetrics>();

@@ -39,6 +39,12 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Warning, "Client certificate {Subject} rejected: {Status}")]
     public static partial void ClientCertificateRejected(ILogger logger, string subject, string status);
 
+    [LoggerMessage(25, LogLevel.Information, "Client CAs reloaded from {File}: {Count} certificates")]
+    public static partial void ClientCaReloaded(ILogger logger, string file, int count);
+
+    [LoggerMessage(26, LogLevel.Warning, "Client CAs not reloaded, the previous ones stay in use: {Reason}")]
+    public static partial void ClientCaReloadFailed(ILogger logger, string reason);
+
     [LoggerMessage(24, LogLevel.Warning, "No --tls-cert/--tls-key: wrote a self-signed certificate to {CertFile} (key {KeyFile}); use curl --cacert {CertFile}")]
     public static partial void SelfSignedCertificateWritten(ILogger logger, string certFile, string keyFile);
 
