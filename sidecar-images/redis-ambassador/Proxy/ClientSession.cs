@@ -1,8 +1,8 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
 using SidecarInjector.RedisAmbassador.Commands;
 using SidecarInjector.RedisAmbassador.Metrics;
 using SidecarInjector.RedisAmbassador.Resilience;
@@ -17,10 +17,20 @@ namespace SidecarInjector.RedisAmbassador.Proxy;
 /// connection state moves the client, for the rest of its life, onto an upstream connection of
 /// its own, spliced byte for byte (transactions, blocking commands, pub/sub, SELECT, HELLO 3).
 /// </summary>
+/// <remarks>
+/// What the client is owed waits in one ordered queue. A forwarded request is completed by the upstream
+/// connection's reader, which writes the replies straight into the client's <see cref="PipeWriter"/>
+/// when the request is at the head of the queue (the usual case) and keeps a copy otherwise; whoever
+/// completes the head writes every ready reply behind it too. No task, channel or timer per command:
+/// those were most of the CPU a command cost besides the system calls.
+/// </remarks>
 internal sealed class ClientSession
 {
     private const int MaxBatchCommands = 512;
     private const int MaxBatchBytes = 256 * 1024;
+
+    // Replies a client may owe before its commands are no longer read (it is not reading its replies).
+    private const int MaxOwed = 1024;
 
     private readonly Socket socket;
     private readonly int slot;
@@ -28,12 +38,20 @@ internal sealed class ClientSession
     private readonly AmbassadorMetrics metrics;
     private readonly ILogger logger;
     private readonly EndPoint? remote;
-    private readonly Channel<PendingReply> replies = Channel.CreateBounded<PendingReply>(
-        new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     private readonly List<ClientCommand> parsed = [];
     private readonly List<CommandInfo> batch = [];
     private Task previousHandedOff = Task.CompletedTask;
+
+    // Guards owed, writer, flushing, closed and room. Entries: a Forwarded request, a byte[] reply at
+    // hand, or a TaskCompletionSource completed once everything before it is written and flushed.
+    private readonly Lock gate = new();
+    private readonly Queue<object> owed = new();
+    private PipeWriter? writer;
+    private bool flushing;
+    private bool closed;
+    private TaskCompletionSource? room;
+    private CancellationTokenSource? session;
 
     public ClientSession(Socket socket, int slot, UpstreamExecutor executor, AmbassadorMetrics metrics, ILogger logger)
     {
@@ -48,39 +66,57 @@ internal sealed class ClientSession
     /// <summary>Serves the client until it disconnects; <paramref name="stopReading"/> ends it gracefully, <paramref name="abort"/> at once.</summary>
     public async Task RunAsync(CancellationToken stopReading, CancellationToken abort)
     {
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        session = linked;
         await using var stream = new NetworkStream(socket, ownsSocket: true);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 4096));
-        var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
+        var clientWriter = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
+        writer = clientWriter;
         using var stopRegistration = stopReading.Register(static r => ((PipeReader)r!).CancelPendingRead(), reader);
-        var writing = WriteRepliesAsync(writer, session);
         Stream? pinned = null;
         try
         {
-            pinned = await ReadCommandsAsync(reader, session.Token);
+            pinned = await ReadCommandsAsync(reader, linked.Token);
         }
         catch (RespProtocolException e)
         {
             Log.ClientProtocolError(logger, remote, e.Message);
-            replies.Writer.TryWrite(new PendingReply(null, RespWriter.Errors($"ERR Protocol error: {e.Message}", 1), null));
+            Owe(RespWriter.Errors($"ERR Protocol error: {e.Message}", 1));
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ChannelClosedException)
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
         {
             // The client went away or the session was aborted.
         }
-        finally
+
+        try
         {
-            replies.Writer.TryComplete();
+            await DrainAsync(linked.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Aborted, or the client stopped taking replies.
         }
 
-        await writing;
+        lock (gate)
+        {
+            // Replies still on their way are dropped from now on.
+            closed = true;
+        }
+
         if (pinned is not null)
         {
-            await RelayAsync(reader, writer, pinned, session.Token);
+            await RelayAsync(reader, clientWriter, pinned, linked.Token);
         }
 
         await reader.CompleteAsync();
-        await writer.CompleteAsync();
+        try
+        {
+            await clientWriter.CompleteAsync();
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The client is gone, or an aborted flush still runs; the stream is closed next anyway.
+        }
     }
 
     private async Task<Stream?> ReadCommandsAsync(PipeReader reader, CancellationToken cancellationToken)
@@ -135,7 +171,7 @@ internal sealed class ClientSession
                         break;
                     case CommandRoute.Local:
                         metrics.Count(info, CommandResult.Local);
-                        await replies.Writer.WriteAsync(new PendingReply(null, RespWriter.Ok, null), cancellationToken);
+                        await OweAsync(RespWriter.Ok, cancellationToken);
                         if (info.Name == "quit")
                         {
                             reader.AdvanceTo(buffer.GetPosition(command.End));
@@ -199,18 +235,56 @@ internal sealed class ClientSession
             await previousHandedOff.WaitAsync(cancellationToken);
         }
 
+        var request = new Forwarded(this, payload, commands, retryable, Stopwatch.GetTimestamp());
+        // Owed before it is sent: its replies may arrive before TrySend returns.
+        await OweAsync(request, cancellationToken);
+        if (executor.TrySend(slot, request))
+        {
+            return;
+        }
+
         var handedOff = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var replyTask = executor.ExecuteAsync(slot, payload, commands, retryable, handedOff, cancellationToken);
         previousHandedOff = handedOff.Task;
-        await replies.Writer.WriteAsync(new PendingReply(replyTask, null, null), cancellationToken);
+        _ = ForwardThroughPipelineAsync(request, handedOff, cancellationToken);
+    }
+
+    private async Task ForwardThroughPipelineAsync(Forwarded request, TaskCompletionSource handedOff, CancellationToken cancellationToken)
+    {
+        byte[] replies;
+        try
+        {
+            replies = await executor.ExecuteThroughPipelineAsync(
+                slot, request.Payload, request.Commands, request.Retryable, handedOff, null, request.Started, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            handedOff.TrySetResult();
+            replies = RespWriter.Errors($"ERR ambassador: {e.Message}", request.Commands.Count);
+        }
+
+        Resolve(request, replies);
+    }
+
+    // A request sent without the pipeline failed (connection lost or timed out): the pipeline takes over.
+    private async Task RecoverAsync(Forwarded request, Exception failure)
+    {
+        byte[] replies;
+        try
+        {
+            replies = await executor.RecoverAsync(slot, request, request.Retryable, failure, request.Started, session!.Token);
+        }
+        catch (Exception e)
+        {
+            replies = RespWriter.Errors($"ERR ambassador: {e.Message}", request.Commands.Count);
+        }
+
+        Resolve(request, replies);
     }
 
     private async Task<Stream?> TryPinAsync(CommandInfo command, CancellationToken cancellationToken)
     {
         // Everything sent before must be answered first, or it could run after the pinned command.
-        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await replies.Writer.WriteAsync(new PendingReply(null, null, drained), cancellationToken);
-        await drained.Task.WaitAsync(cancellationToken);
+        await DrainAsync(cancellationToken);
         try
         {
             var upstream = await executor.ConnectPinnedAsync(cancellationToken);
@@ -221,59 +295,225 @@ internal sealed class ClientSession
         catch (UpstreamException e)
         {
             metrics.Count(command, CommandResult.Failed);
-            await replies.Writer.WriteAsync(new PendingReply(null, RespWriter.Errors($"ERR ambassador: {e.Message}", 1), null), cancellationToken);
+            await OweAsync(RespWriter.Errors($"ERR ambassador: {e.Message}", 1), cancellationToken);
             return null;
         }
     }
 
-    private async Task WriteRepliesAsync(PipeWriter writer, CancellationTokenSource session)
+    // Completes once everything owed so far is written and flushed to the client.
+    private async Task DrainAsync(CancellationToken cancellationToken)
     {
-        var token = session.Token;
-        // Flushing an empty writer still costs a few async calls; with one command per round trip that is per command.
-        var unflushed = false;
-        try
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Owe(drained);
+        await drained.Task.WaitAsync(cancellationToken);
+    }
+
+    // Adds to what the client is owed; waits first while it owes too much already.
+    private ValueTask OweAsync(object entry, CancellationToken cancellationToken)
+    {
+        Task? wait = null;
+        lock (gate)
         {
-            while (await replies.Reader.WaitToReadAsync(token))
+            if (owed.Count >= MaxOwed && !closed)
             {
-                while (replies.Reader.TryRead(out var reply))
-                {
-                    if (reply.Drained is { } drained)
-                    {
-                        await writer.FlushAsync(token);
-                        unflushed = false;
-                        drained.TrySetResult();
-                        continue;
-                    }
-
-                    var bytes = reply.Ready;
-                    if (bytes is null)
-                    {
-                        var pending = reply.Upstream!;
-                        if (!pending.IsCompleted && unflushed)
-                        {
-                            await writer.FlushAsync(token);
-                            unflushed = false;
-                        }
-
-                        bytes = await pending;
-                    }
-
-                    writer.Write(bytes);
-                    unflushed = true;
-                }
-
-                if (unflushed)
-                {
-                    await writer.FlushAsync(token);
-                    unflushed = false;
-                }
+                room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = room.Task;
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+
+        if (wait is null)
         {
-            // The client is gone: stop reading from it too.
-            await session.CancelAsync();
+            Owe(entry);
+            return ValueTask.CompletedTask;
         }
+
+        return WaitThenOweAsync(wait, entry, cancellationToken);
+    }
+
+    private async ValueTask WaitThenOweAsync(Task wait, object entry, CancellationToken cancellationToken)
+    {
+        await wait.WaitAsync(cancellationToken);
+        Owe(entry);
+    }
+
+    private void Owe(object entry)
+    {
+        lock (gate)
+        {
+            if (closed)
+            {
+                (entry as TaskCompletionSource)?.TrySetResult();
+                return;
+            }
+
+            owed.Enqueue(entry);
+            if (owed.Count == 1)
+            {
+                WriteReadyLocked(false);
+            }
+        }
+    }
+
+    // Called by the upstream connection's reader with a request's replies, valid only during the call.
+    private void OnReplies(Forwarded request, ReadOnlySpan<byte> first, ReadOnlySequence<byte> last)
+    {
+        lock (gate)
+        {
+            if (closed)
+            {
+                return;
+            }
+
+            if (!flushing && owed.TryPeek(out var head) && head == request)
+            {
+                owed.Dequeue();
+                var target = writer!;
+                target.Write(first);
+                foreach (var segment in last)
+                {
+                    target.Write(segment.Span);
+                }
+
+                WriteReadyLocked(true);
+            }
+            else
+            {
+                var all = new byte[first.Length + last.Length];
+                first.CopyTo(all);
+                last.CopyTo(all.AsSpan(first.Length));
+                request.Replies = all;
+            }
+        }
+
+        executor.OnReplied(request.Started);
+    }
+
+    private void Resolve(Forwarded request, byte[] replies)
+    {
+        lock (gate)
+        {
+            if (closed)
+            {
+                return;
+            }
+
+            request.Replies = replies;
+            if (owed.TryPeek(out var head) && head == request)
+            {
+                WriteReadyLocked(false);
+            }
+        }
+    }
+
+    // Under the gate: writes every reply at the head of the queue that is at hand, then flushes once.
+    // A flush that does not finish at once (the client reads slowly) holds the writer until it does.
+    private void WriteReadyLocked(bool wrote)
+    {
+        while (!flushing && !closed)
+        {
+            while (owed.TryPeek(out var head))
+            {
+                var ready = head switch
+                {
+                    byte[] bytes => bytes,
+                    Forwarded forwarded => forwarded.Replies,
+                    _ => null,
+                };
+                if (ready is not null)
+                {
+                    writer!.Write(ready);
+                    wrote = true;
+                }
+                else if (head is TaskCompletionSource drained && !wrote)
+                {
+                    drained.TrySetResult();
+                }
+                else
+                {
+                    // Not answered yet, or a drain marker behind replies that must be flushed first.
+                    break;
+                }
+
+                owed.Dequeue();
+            }
+
+            if (room is not null && owed.Count < MaxOwed / 2)
+            {
+                room.TrySetResult();
+                room = null;
+            }
+
+            if (!wrote)
+            {
+                return;
+            }
+
+            wrote = false;
+            ValueTask<FlushResult> flush;
+            try
+            {
+                flush = writer!.FlushAsync();
+                if (flush.IsCompleted)
+                {
+                    flush.GetAwaiter().GetResult();
+                    continue;
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                CloseLocked();
+                return;
+            }
+
+            flushing = true;
+            _ = AwaitFlushAsync(flush);
+            return;
+        }
+    }
+
+    private async Task AwaitFlushAsync(ValueTask<FlushResult> flush)
+    {
+        var failed = false;
+        try
+        {
+            await flush;
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            failed = true;
+        }
+
+        lock (gate)
+        {
+            flushing = false;
+            if (failed)
+            {
+                CloseLocked();
+            }
+            else
+            {
+                WriteReadyLocked(false);
+            }
+        }
+    }
+
+    // The client cannot take replies any more: stop reading from it too.
+    private void CloseLocked()
+    {
+        if (closed)
+        {
+            return;
+        }
+
+        closed = true;
+        foreach (var entry in owed)
+        {
+            (entry as TaskCompletionSource)?.TrySetResult();
+        }
+
+        owed.Clear();
+        room?.TrySetResult();
+        _ = session!.CancelAsync();
     }
 
     private async Task RelayAsync(PipeReader client, PipeWriter clientWriter, Stream upstream, CancellationToken cancellationToken)
@@ -301,5 +541,21 @@ internal sealed class ClientSession
             await upstream.DisposeAsync();
             metrics.PinnedConnections.Dec();
         }
+    }
+
+    /// <summary>A request forwarded for this client; the upstream reader hands its replies to the session.</summary>
+    private sealed class Forwarded(ClientSession owner, byte[] payload, CommandInfo[] commands, bool retryable, long started)
+        : UpstreamRequest(payload, commands, owner.metrics, withTask: false)
+    {
+        public bool Retryable => retryable;
+
+        public long Started => started;
+
+        /// <summary>The replies, when they came while the request was not at the head of the queue.</summary>
+        public byte[]? Replies { get; set; }
+
+        public override void Fail(Exception error) => _ = owner.RecoverAsync(this, error);
+
+        protected override void OnReplies(ReadOnlySpan<byte> first, ReadOnlySequence<byte> last) => owner.OnReplies(this, first, last);
     }
 }

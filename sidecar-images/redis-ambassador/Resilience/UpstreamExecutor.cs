@@ -129,15 +129,15 @@ public sealed class UpstreamExecutor
                 handedOff?.TrySetResult();
                 try
                 {
-                    var replies = await request.Task.WaitAsync(options.CommandTimeout, cancellationToken);
+                    // The connection's deadline timer fails the request with a TimeoutException after CommandTimeout.
+                    var replies = await request.Task.WaitAsync(cancellationToken);
                     metrics.UpstreamLatency.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                     ReportSuccess();
                     return replies;
                 }
                 catch (TimeoutException)
                 {
-                    // A late reply would arrive after the client gave up; drop the connection like Envoy does on op_timeout.
-                    connection.Abort(new UpstreamException($"upstream command timed out after {options.CommandTimeout.TotalMilliseconds} ms", true));
+                    // The connection has already closed itself: a late reply can't be matched to the wrong request.
                     firstFailure = new TimeoutRejectedException();
                 }
                 catch (UpstreamException e)
@@ -155,7 +155,34 @@ public sealed class UpstreamExecutor
         return await ExecuteThroughPipelineAsync(slot, payload, commands, retryable, handedOff, firstFailure, started, cancellationToken);
     }
 
-    private async Task<byte[]> ExecuteThroughPipelineAsync(
+    /// <summary>
+    /// The common case without any task: queues <paramref name="request"/> on the slot's live connection
+    /// when the circuit is closed. The request is then completed by the connection's reader; its deadline is
+    /// the connection's. False when it was not sent (use <see cref="ExecuteThroughPipelineAsync"/>).
+    /// </summary>
+    internal bool TrySend(int slot, UpstreamRequest request) =>
+        circuit.CircuitState == CircuitState.Closed && pool.TryGetLive(slot) is { } connection && connection.TrySend(request);
+
+    /// <summary>A request sent with <see cref="TrySend"/> got its replies.</summary>
+    internal void OnReplied(long started)
+    {
+        metrics.UpstreamLatency.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        ReportSuccess();
+    }
+
+    /// <summary>
+    /// A request sent with <see cref="TrySend"/> failed with <paramref name="failure"/>: the pipeline takes it
+    /// as its first attempt, so the circuit breaker counts it and a read that never reached the server is retried.
+    /// </summary>
+    internal Task<byte[]> RecoverAsync(int slot, UpstreamRequest request, bool retryable, Exception failure, long started, CancellationToken cancellationToken) =>
+        ExecuteThroughPipelineAsync(
+            slot, request.Payload, request.Commands, retryable, null, failure is TimeoutException ? new TimeoutRejectedException() : failure, started, cancellationToken);
+
+    /// <summary>
+    /// Sends through the Polly pipeline: retry, circuit breaker, timeout. <paramref name="firstFailure"/>, when
+    /// set, is the outcome of the first attempt (made without the pipeline).
+    /// </summary>
+    internal async Task<byte[]> ExecuteThroughPipelineAsync(
         int slot,
         byte[] payload,
         IReadOnlyList<CommandInfo> commands,
@@ -191,6 +218,11 @@ public sealed class UpstreamExecutor
                     try
                     {
                         return await request.Task.WaitAsync(ctx.CancellationToken);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // The connection's own deadline came first (it has closed itself); the same outcome as Polly's.
+                        throw new TimeoutRejectedException();
                     }
                     catch (OperationCanceledException) when (!state.Cancellation.IsCancellationRequested)
                     {

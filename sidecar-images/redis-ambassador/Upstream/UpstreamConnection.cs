@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using SidecarInjector.RedisAmbassador.Resp;
 
@@ -10,6 +11,8 @@ namespace SidecarInjector.RedisAmbassador.Upstream;
 /// queued and matched to replies in the same order, as Redis answers. The first sender schedules a
 /// flush on the thread pool and returns; requests queued by other clients until it runs (and while it
 /// writes) go out together in one write, as twemproxy coalesces many clients' requests.
+/// With a command timeout, one timer per connection checks the oldest request in flight (Redis answers
+/// in order, so it is the one that would time out first) instead of a timer per request.
 /// </summary>
 public sealed class UpstreamConnection : IDisposable
 {
@@ -25,12 +28,27 @@ public sealed class UpstreamConnection : IDisposable
 
     private readonly ConcurrentQueue<UpstreamRequest> inFlight = new();
     private readonly CancellationTokenSource lifetime = new();
+    private readonly long timeoutTicks;
+    private readonly string? timeoutMessage;
+    private readonly ITimer? deadlineTimer;
     private Exception? closeReason;
     private int closed;
+    private UpstreamRequest? timedOut;
 
-    public UpstreamConnection(Stream stream)
+    /// <param name="stream">The connected, logged-in upstream stream; the connection owns it.</param>
+    /// <param name="commandTimeout">Time a request may wait for its replies; the connection closes when one waits longer. Zero: no limit.</param>
+    public UpstreamConnection(Stream stream, TimeSpan commandTimeout = default)
     {
         this.stream = stream;
+        if (commandTimeout > TimeSpan.Zero)
+        {
+            timeoutTicks = (long)(commandTimeout.TotalSeconds * Stopwatch.Frequency);
+            timeoutMessage = $"upstream command timed out after {commandTimeout.TotalMilliseconds} ms";
+            // A tenth of the timeout (at least 10 ms): a request times out within 110 % of its time.
+            var period = TimeSpan.FromTicks(Math.Max(commandTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond * 10));
+            deadlineTimer = TimeProvider.System.CreateTimer(static c => ((UpstreamConnection)c!).CheckDeadline(), this, period, period);
+        }
+
         reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 8192));
         writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
         flushWorkItem = new FlushWorkItem(this);
@@ -50,6 +68,11 @@ public sealed class UpstreamConnection : IDisposable
             if (!IsAlive)
             {
                 return false;
+            }
+
+            if (timeoutTicks > 0)
+            {
+                request.Deadline = Stopwatch.GetTimestamp() + timeoutTicks;
             }
 
             queued.Add(request);
@@ -76,11 +99,25 @@ public sealed class UpstreamConnection : IDisposable
         }
 
         closeReason = reason;
+        deadlineTimer?.Dispose();
         lifetime.Cancel();
         stream.Dispose();
     }
 
     public void Dispose() => Abort(new UpstreamException("upstream connection closed", true));
+
+    private void CheckDeadline()
+    {
+        if (!inFlight.TryPeek(out var oldest) || Stopwatch.GetTimestamp() < oldest.Deadline)
+        {
+            return;
+        }
+
+        // A late reply would arrive after the client gave up: drop the connection like Envoy does on op_timeout.
+        // The oldest request fails as timed out, the others behind it as lost with the connection.
+        timedOut = oldest;
+        Abort(new UpstreamException(timeoutMessage!, true));
+    }
 
     private async Task RunAsync()
     {
@@ -117,7 +154,7 @@ public sealed class UpstreamConnection : IDisposable
         var message = reason is UpstreamException ? reason.Message : $"upstream connection lost: {reason.Message}";
         while (inFlight.TryDequeue(out var request))
         {
-            request.Fail(new UpstreamException(message, true, reason));
+            request.Fail(ReferenceEquals(request, timedOut) ? new TimeoutException(message) : new UpstreamException(message, true, reason));
         }
 
         foreach (var request in unsent)

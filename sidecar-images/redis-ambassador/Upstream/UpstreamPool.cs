@@ -12,6 +12,7 @@ public sealed class UpstreamPool : IAsyncDisposable
     private readonly UpstreamConnector connector;
     private readonly AmbassadorMetrics metrics;
     private readonly ILogger<UpstreamPool> logger;
+    private readonly TimeSpan commandTimeout;
     private readonly UpstreamConnection?[] slots;
     private readonly SemaphoreSlim[] connecting;
     private int nextSlot = -1;
@@ -21,6 +22,7 @@ public sealed class UpstreamPool : IAsyncDisposable
         this.connector = connector;
         this.metrics = metrics;
         this.logger = logger;
+        commandTimeout = options.CommandTimeout;
         slots = new UpstreamConnection?[options.PoolSize];
         connecting = [.. Enumerable.Range(0, options.PoolSize).Select(_ => new SemaphoreSlim(1, 1))];
     }
@@ -63,7 +65,7 @@ public sealed class UpstreamPool : IAsyncDisposable
             }
 
             var stream = await connector.ConnectAsync(cancellationToken);
-            var connection = new UpstreamConnection(stream);
+            var connection = new UpstreamConnection(stream, commandTimeout);
             Volatile.Write(ref slots[slot], connection);
             metrics.PoolConnections.Inc();
             Log.UpstreamConnected(logger, slot);
