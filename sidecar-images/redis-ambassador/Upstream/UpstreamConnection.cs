@@ -8,9 +8,11 @@ namespace SidecarInjector.RedisAmbassador.Upstream;
 
 /// <summary>
 /// One upstream connection shared by many clients: requests are written in the order they are
-/// queued and matched to replies in the same order, as Redis answers. The first sender schedules a
-/// flush on the thread pool and returns; requests queued by other clients until it runs (and while it
-/// writes) go out together in one write, as twemproxy coalesces many clients' requests.
+/// queued and matched to replies in the same order, as Redis answers. A request is written at once
+/// when nothing is awaited on the connection; otherwise it waits for the next replies to arrive, and
+/// the reader writes everything queued meanwhile, by many clients, in one write. That is how
+/// twemproxy's event loop coalesces requests, with no thread hop: Redis runs a connection's commands in
+/// order anyway, so a request queued behind others loses at most the time of that one write.
 /// With a command timeout, one timer per connection checks the oldest request in flight (Redis answers
 /// in order, so it is the one that would time out first) instead of a timer per request.
 /// </summary>
@@ -24,7 +26,6 @@ public sealed class UpstreamConnection : IDisposable
     private List<UpstreamRequest> queued = [];
     private List<UpstreamRequest> writing = [];
     private bool flushing;
-    private readonly FlushWorkItem flushWorkItem;
 
     private readonly ConcurrentQueue<UpstreamRequest> inFlight = new();
     private readonly CancellationTokenSource lifetime = new();
@@ -51,7 +52,6 @@ public sealed class UpstreamConnection : IDisposable
 
         reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 8192));
         writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
-        flushWorkItem = new FlushWorkItem(this);
         Completion = RunAsync();
     }
 
@@ -76,17 +76,16 @@ public sealed class UpstreamConnection : IDisposable
             }
 
             queued.Add(request);
-            if (flushing)
+            if (flushing || !inFlight.IsEmpty)
             {
+                // The reader (or the flush in progress) writes it with the others queued meanwhile.
                 return true;
             }
 
             flushing = true;
         }
 
-        // Not inline: the socket thread that called us goes on to read other clients' requests, which
-        // join this write. One send per batch instead of one per request is most of a proxy's cost.
-        ThreadPool.UnsafeQueueUserWorkItem(flushWorkItem, preferLocal: false);
+        Flush();
         return true;
     }
 
@@ -167,7 +166,24 @@ public sealed class UpstreamConnection : IDisposable
         lifetime.Dispose();
     }
 
-    private async Task FlushQueuedAsync()
+    // Writes what is queued, unless a flush is already in progress; called by the reader after replies arrived.
+    private void FlushQueued()
+    {
+        lock (sendLock)
+        {
+            if (flushing || queued.Count == 0 || !IsAlive)
+            {
+                return;
+            }
+
+            flushing = true;
+        }
+
+        Flush();
+    }
+
+    // The caller set flushing; writes until nothing is queued, on the caller's thread while the socket takes the bytes at once.
+    private void Flush()
     {
         try
         {
@@ -192,22 +208,53 @@ public sealed class UpstreamConnection : IDisposable
                 }
 
                 writing.Clear();
-                var result = await writer.FlushAsync(lifetime.Token);
-                if (result.IsCompleted || result.IsCanceled)
+                var pending = writer.FlushAsync(lifetime.Token);
+                if (!pending.IsCompletedSuccessfully)
                 {
-                    throw new UpstreamException("upstream connection closed while writing", true);
+                    _ = FinishFlushAsync(pending);
+                    return;
                 }
+
+                ThrowIfClosed(pending.Result);
             }
         }
         catch (Exception e)
         {
-            lock (sendLock)
-            {
-                flushing = false;
-            }
-
-            writerFailed.TrySetException(e);
+            FlushFailed(e);
         }
+    }
+
+    private async Task FinishFlushAsync(ValueTask<FlushResult> pending)
+    {
+        try
+        {
+            ThrowIfClosed(await pending);
+        }
+        catch (Exception e)
+        {
+            FlushFailed(e);
+            return;
+        }
+
+        Flush();
+    }
+
+    private static void ThrowIfClosed(FlushResult result)
+    {
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            throw new UpstreamException("upstream connection closed while writing", true);
+        }
+    }
+
+    private void FlushFailed(Exception e)
+    {
+        lock (sendLock)
+        {
+            flushing = false;
+        }
+
+        writerFailed.TrySetException(e);
     }
 
     private async Task ReadLoopAsync()
@@ -219,6 +266,7 @@ public sealed class UpstreamConnection : IDisposable
             var buffer = result.Buffer;
             var consumed = ProcessReplies(buffer);
             reader.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
+            FlushQueued();
             if (result.IsCompleted || result.IsCanceled)
             {
                 throw new UpstreamException("upstream closed the connection", true);
@@ -259,10 +307,5 @@ public sealed class UpstreamConnection : IDisposable
         }
 
         return scanner.Consumed;
-    }
-
-    private sealed class FlushWorkItem(UpstreamConnection connection) : IThreadPoolWorkItem
-    {
-        public void Execute() => _ = connection.FlushQueuedAsync();
     }
 }
