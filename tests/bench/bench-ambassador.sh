@@ -4,7 +4,7 @@
 #   twemproxy   nutcracker from Debian in front of the same redis-server
 #   ambassador  the redis-ambassador sidecar (Release build) in front of the same redis-server
 # and prints the throughputs and the ratios. Sizes: N (requests, default 100000) and PIPELINED_N
-# (default 5 x N) for the -P 16 runs; CLIENTS (default 50).
+# (default 5 x N) for the -P 16 runs; CLIENTS (default 50); WARMUP_N (default 100000) requests before measuring.
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh"
@@ -13,6 +13,7 @@ root=$PWD
 N=${N:-100000}
 PIPELINED_N=${PIPELINED_N:-$((N * 5))}
 CLIENTS=${CLIENTS:-50}
+WARMUP_N=${WARMUP_N:-100000}
 
 bench_require redis-server redis-benchmark redis-cli nutcracker dotnet python3
 wait_port() {
@@ -53,9 +54,11 @@ SIDECAR_CONFIG="{\"listen\":\"127.0.0.1:$amb_port\",\"upstream\":\"redis://127.0
 PIDS+=($!)
 wait_port "$amb_port"
 
-# The JIT warms up before measuring; twemproxy and Redis need no warm-up but get the same.
+# The JIT warms up before measuring (tiered compilation with PGO takes about 100k commands before the
+# hot paths are fully optimized; fewer leave the JIT compiling during the measurement); twemproxy and
+# Redis need no warm-up but get the same. WARMUP_N (default 100000) sets it.
 for port in "$twem_port" "$amb_port"; do
-  redis-benchmark -p "$port" -t set,get -c "$CLIENTS" -n 20000 -q >/dev/null 2>&1
+  redis-benchmark -p "$port" -t set,get -c "$CLIENTS" -n "$WARMUP_N" -q >/dev/null 2>&1
   redis-benchmark -p "$port" -t set,get -c "$CLIENTS" -n 100000 -P 16 -q >/dev/null 2>&1
 done
 
