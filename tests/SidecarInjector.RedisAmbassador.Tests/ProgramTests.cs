@@ -93,22 +93,7 @@ public sealed class ProgramTests
         process.BeginOutputReadLine();
         try
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
-            await Eventually.Get(
-                async () =>
-                {
-                    try
-                    {
-                        return (await http.GetAsync("/readyz", TestContext.Current.CancellationToken)).StatusCode;
-                    }
-                    catch (HttpRequestException)
-                    {
-                        return HttpStatusCode.ServiceUnavailable;
-                    }
-                },
-                s => s == HttpStatusCode.OK,
-                "ambassador process ready",
-                timeoutSeconds: 60);
+            await WaitReadyAsync(adminPort);
             using var client = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, listenPort));
             Assert.Equal("OK", await client.CallAsync("SET", "k", "v"));
 
@@ -135,6 +120,68 @@ public sealed class ProgramTests
                 process.Kill();
             }
         }
+    }
+
+    [Fact]
+    public async Task Serves_many_clients_in_order_with_the_socket_settings_it_ships()
+    {
+        // The real process runs on one socket event thread with inline completions (Program.cs); the
+        // in-process host of the other tests does not.
+        await using var redis = await RedisServer.StartAsync();
+        var listenPort = FreePort.Next();
+        var adminPort = FreePort.Next();
+        using var process = Start($$"""{"listen": "127.0.0.1:{{listenPort}}", "upstream": "{{redis.Url}}", "adminPort": {{adminPort}}, "poolSize": 2}""");
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        try
+        {
+            await WaitReadyAsync(adminPort);
+            var endPoint = new IPEndPoint(IPAddress.Loopback, listenPort);
+            using var blocked = await RespClient.ConnectAsync(endPoint);
+            await blocked.SendAsync(["BLPOP", "never", "0"]);
+
+            async Task RunClient(int id)
+            {
+                using var client = await RespClient.ConnectAsync(endPoint);
+                for (var i = 0; i < 200; i++)
+                {
+                    Assert.Equal("OK", await client.CallAsync("SET", $"k{id}", $"v{i}"));
+                    Assert.Equal($"v{i}", await client.CallAsync("GET", $"k{id}"));
+                }
+
+                await client.SendAsync([.. Enumerable.Range(0, 100).Select(_ => new[] { "INCR", $"n{id}" })]);
+                for (var i = 1; i <= 100; i++)
+                {
+                    Assert.Equal((long)i, await client.ReadAsync());
+                }
+            }
+
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(RunClient));
+        }
+        finally
+        {
+            process.Kill();
+        }
+    }
+
+    private static async Task WaitReadyAsync(int adminPort)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
+        await Eventually.Get(
+            async () =>
+            {
+                try
+                {
+                    return (await http.GetAsync("/readyz", TestContext.Current.CancellationToken)).StatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return HttpStatusCode.ServiceUnavailable;
+                }
+            },
+            s => s == HttpStatusCode.OK,
+            "ambassador process ready",
+            timeoutSeconds: 60);
     }
 
     // Redis is single-threaded: once it stops answering PING, the DEBUG SLEEP sent through the ambassador is running.
