@@ -3,7 +3,8 @@
 # AdmissionReview that gets a sidecar injected) and, in the same run, a no-op Kestrel HTTPS
 # endpoint that only parses the review and echoes the uid. Prints both throughputs, both p99
 # latencies and the ratios. Goal: throughput >= 0.9x the no-op's, p99 <= 1.5x.
-# Tunables: DURATION (s, per round), CONNECTIONS, THREADS, ROUNDS.
+# Tunables: DURATION (s, per round), CONNECTIONS, THREADS, ROUNDS, WARMUP (s per endpoint; a
+# webhook in a cluster runs warm, and tiered compilation needs a few seconds of load to settle).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_init webhook
@@ -11,7 +12,8 @@ bench_init webhook
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-10}
 WEBHOOK_PORT=${WEBHOOK_PORT:-18443}
 NOOP_PORT=${NOOP_PORT:-18444}
 REVIEW=tests/SidecarInjector.Webhook.Tests/Fixtures/deployment-pod-opted-in.json
@@ -51,8 +53,8 @@ run() { # url seconds -> "rps p99_ms"
 }
 
 echo "warming up..."
-run "https://127.0.0.1:$NOOP_PORT/mutate" 3 >/dev/null
-run "https://127.0.0.1:$WEBHOOK_PORT/mutate" 3 >/dev/null
+run "https://127.0.0.1:$NOOP_PORT/mutate" "$WARMUP" >/dev/null
+run "https://127.0.0.1:$WEBHOOK_PORT/mutate" "$WARMUP" >/dev/null
 
 noop_rps=0; noop_p99=0; hook_rps=0; hook_p99=0
 for round in $(seq 1 "$ROUNDS"); do
