@@ -6,8 +6,9 @@ namespace SidecarInjector.E2E.Tests.Images;
 
 /// <summary>
 /// No Docker engine runs here, so the Dockerfiles are checked as text: what `make docker-build`
-/// builds must publish the project the tests run and start its dll as a non-root user on a
-/// chiseled (shell-less) runtime.
+/// builds must publish the project the tests run and start it as a non-root user on a chiseled
+/// (shell-less) runtime: its dll with <c>dotnet</c>, or, for a project published as Native AOT,
+/// its executable on runtime-deps (no .NET runtime in the image).
 /// </summary>
 public sealed partial class DockerfileTests
 {
@@ -16,18 +17,19 @@ public sealed partial class DockerfileTests
     [InlineData("operator", "operator/SidecarInjector.Operator.csproj")]
     [InlineData("sidecar-images/log-shipper", "sidecar-images/log-shipper/SidecarInjector.LogShipper.csproj")]
     [InlineData("sidecar-images/prometheus-adapter", "sidecar-images/prometheus-adapter/SidecarInjector.PrometheusAdapter.csproj")]
-    public async Task Dockerfile_publishes_the_project_and_runs_its_dll_non_root_on_a_chiseled_runtime(string folder, string project)
+    public async Task Dockerfile_publishes_the_project_and_runs_it_non_root_on_a_chiseled_runtime(string folder, string project)
     {
         var path = RepoPaths.Of(folder, "Dockerfile");
         Assert.True(File.Exists(path), $"{folder}/Dockerfile is missing");
         var text = await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken);
-        var assembly = (string?)XDocument.Load(RepoPaths.Of(project)).Descendants("AssemblyName").FirstOrDefault()
-            ?? Path.GetFileNameWithoutExtension(project);
+        var csproj = XDocument.Load(RepoPaths.Of(project));
+        var assembly = (string?)csproj.Descendants("AssemblyName").FirstOrDefault() ?? Path.GetFileNameWithoutExtension(project);
+        var aot = string.Equals((string?)csproj.Descendants("PublishAot").FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
 
         var stages = FromLine().Matches(text).Select(m => m.Groups[1].Value).ToList();
         Assert.True(stages.Count >= 2, $"{folder}/Dockerfile is not multi-stage");
         Assert.StartsWith("mcr.microsoft.com/dotnet/sdk:", stages[0], StringComparison.Ordinal);
-        Assert.Matches("^mcr\\.microsoft\\.com/dotnet/(aspnet|runtime|runtime-deps):[0-9.]+-[a-z]+-chiseled", stages[^1]);
+        Assert.Matches(aot ? "^mcr\\.microsoft\\.com/dotnet/runtime-deps:[0-9.]+-[a-z]+-chiseled" : "^mcr\\.microsoft\\.com/dotnet/(aspnet|runtime):[0-9.]+-[a-z]+-chiseled", stages[^1]);
         Assert.Contains("dotnet publish", text, StringComparison.Ordinal);
         Assert.Contains(Path.GetDirectoryName(project)!, text, StringComparison.Ordinal);
 
@@ -35,7 +37,7 @@ public sealed partial class DockerfileTests
         Assert.Matches("(?m)^USER (\\$APP_UID|1654)\\s*$", finalStage);
         Assert.DoesNotMatch("(?m)^RUN ", finalStage);
         var entrypoint = Assert.Single(EntrypointLine().Matches(finalStage)).Groups[1].Value;
-        Assert.Matches($"^\"dotnet\",\\s*\"(/app/)?{Regex.Escape(assembly)}\\.dll\"$", entrypoint);
+        Assert.Matches(aot ? $"^\"(\\./|/app/){Regex.Escape(assembly)}\"$" : $"^\"dotnet\",\\s*\"(/app/)?{Regex.Escape(assembly)}\\.dll\"$", entrypoint);
     }
 
     [GeneratedRegex("(?m)^FROM\\s+(\\S+)")]
