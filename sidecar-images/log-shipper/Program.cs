@@ -3,7 +3,7 @@ using SidecarInjector.LogShipper.Hosting;
 
 try
 {
-    var config = SidecarConfigLoader.Load(SidecarConfigLoader.ConfigFileArgument(args), LoggingConfigJson.Default.LoggingConfig);
+    var config = SidecarConfigLoader.Load(SidecarConfigLoader.ConfigFileArgument(args), SidecarConfigJson.Default.LoggingConfig);
     await using var app = ShipperApplication.Create(config);
     await app.RunAsync();
     return Environment.ExitCode;

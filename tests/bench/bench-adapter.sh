@@ -23,16 +23,10 @@ BUILD=${BENCH_BUILD:-aot}
 bench_require wrk python3 curl
 case "$BUILD" in
   aot)
-    # Native AOT links with clang, or with gcc where clang is not installed.
-    LINKER=(); command -v clang >/dev/null || LINKER=(-p:CppCompilerAndLinker=gcc)
-    echo "publishing sidecar-images/prometheus-adapter (Release, Native AOT; minutes)..."
-    # Its own artifacts path: the RID-specific restore and build stay out of the working tree.
-    dotnet publish sidecar-images/prometheus-adapter -c Release --use-current-runtime "${LINKER[@]}" \
-      --artifacts-path "$WORK/artifacts" -o "$WORK/publish" -v quiet -nologo >"$WORK/publish.log" 2>&1 \
-      || { tail -20 "$WORK/publish.log" >&2; exit 1; }
-    ADAPTER=("$WORK/publish/prometheus-adapter")
+    bench_publish_aot sidecar-images/prometheus-adapter prometheus-adapter
+    ADAPTER=("$AOT_EXE")
     # The GC settings of the Dockerfile's ENV, read from it so the two cannot drift apart.
-    read -ra ADAPTER_ENV <<<"$(sed -n 's/^ENV //p; s/^    \(DOTNET_[A-Za-z0-9_]*=[^ ]*\).*/\1/p' sidecar-images/prometheus-adapter/Dockerfile | tr -d '\\' | tr '\n' ' ')"
+    read -ra ADAPTER_ENV <<<"$(bench_dockerfile_env sidecar-images/prometheus-adapter/Dockerfile)"
     echo "adapter environment (from the Dockerfile): ${ADAPTER_ENV[*]}" ;;
   jit)
     bench_build sidecar-images/prometheus-adapter

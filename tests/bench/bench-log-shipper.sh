@@ -22,20 +22,14 @@ MAX_RECORDS=${BENCH_MAX_RECORDS:-10000}
 BUILD=${BENCH_BUILD:-aot}
 bench_require rsyslogd python3 curl
 # The Dockerfile's ENV lines, read from it so that the two cannot drift apart.
-read -r -a SHIPPER_ENV <<<"$(sed -n 's/^ENV //p' sidecar-images/log-shipper/Dockerfile | tr '\n' ' ')"
+read -r -a SHIPPER_ENV <<<"$(bench_dockerfile_env sidecar-images/log-shipper/Dockerfile)"
 case "$BUILD" in
   aot)
     if [ -n "${BENCH_EXE:-}" ]; then
       SHIPPER=("$(realpath "$BENCH_EXE")")
     else
-      # Native AOT links with clang, or with gcc where clang is not installed.
-      LINKER=(); command -v clang >/dev/null || LINKER=(-p:CppCompilerAndLinker=gcc)
-      echo "publishing sidecar-images/log-shipper (Release, Native AOT; minutes)..."
-      # Its own artifacts path: the RID-specific restore and build stay out of the working tree.
-      dotnet publish sidecar-images/log-shipper -c Release --use-current-runtime "${LINKER[@]}" \
-        --artifacts-path "$WORK/artifacts" -o "$WORK/publish" -v quiet -nologo >"$WORK/publish.log" 2>&1 \
-        || { tail -20 "$WORK/publish.log" >&2; exit 1; }
-      SHIPPER=("$WORK/publish/log-shipper")
+      bench_publish_aot sidecar-images/log-shipper log-shipper
+      SHIPPER=("$AOT_EXE")
     fi ;;
   jit)
     bench_build sidecar-images/log-shipper

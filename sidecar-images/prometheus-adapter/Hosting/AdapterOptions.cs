@@ -29,7 +29,7 @@ internal sealed class AdapterOptions
     public static AdapterOptions Load(IReadOnlyList<string> args, string? environmentValue = null)
     {
         var file = SidecarConfigLoader.ConfigFileArgument(args);
-        var config = SidecarConfigLoader.Load(file, AdapterConfigJson.Default.AdapterConfig, environmentValue);
+        var config = SidecarConfigLoader.Load(file, SidecarConfigJson.Default.AdapterConfig, environmentValue);
         return From(config, file ?? SidecarConfigLoader.EnvironmentVariable);
     }
 

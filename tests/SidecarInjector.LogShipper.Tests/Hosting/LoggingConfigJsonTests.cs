@@ -1,6 +1,5 @@
 using SidecarInjector.Crds.Config;
 using SidecarInjector.Crds.Serialization;
-using SidecarInjector.LogShipper.Hosting;
 
 namespace SidecarInjector.LogShipper.Tests.Hosting;
 
@@ -50,7 +49,7 @@ public class LoggingConfigJsonTests
     public void Reads_configs_and_reports_errors_as_the_reflection_loader_does(string text)
     {
         var expected = Outcome(() => SidecarConfigLoader.Load<LoggingConfig>(null, text));
-        var actual = Outcome(() => SidecarConfigLoader.Load(null, LoggingConfigJson.Default.LoggingConfig, text));
+        var actual = Outcome(() => SidecarConfigLoader.Load(null, SidecarConfigJson.Default.LoggingConfig, text));
 
         Assert.Equal(expected, actual);
     }

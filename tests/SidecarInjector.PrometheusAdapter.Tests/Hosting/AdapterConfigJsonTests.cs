@@ -1,6 +1,5 @@
 using System.Text.Json;
 using SidecarInjector.Crds.Config;
-using SidecarInjector.PrometheusAdapter.Hosting;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
 
@@ -33,7 +32,7 @@ public sealed class AdapterConfigJsonTests
         {
             try
             {
-                return JsonSerializer.Serialize(load(), AdapterConfigJson.Default.AdapterConfig);
+                return JsonSerializer.Serialize(load(), SidecarConfigJson.Default.AdapterConfig);
             }
             catch (SidecarConfigException e)
             {
@@ -43,6 +42,6 @@ public sealed class AdapterConfigJsonTests
 
         Assert.Equal(
             Outcome(() => SidecarConfigLoader.Load<AdapterConfig>(null, config)),
-            Outcome(() => SidecarConfigLoader.Load(null, AdapterConfigJson.Default.AdapterConfig, config)));
+            Outcome(() => SidecarConfigLoader.Load(null, SidecarConfigJson.Default.AdapterConfig, config)));
     }
 }
