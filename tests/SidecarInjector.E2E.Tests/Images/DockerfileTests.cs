@@ -24,7 +24,11 @@ public sealed partial class DockerfileTests
         var text = await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken);
         var csproj = XDocument.Load(RepoPaths.Of(project));
         var assembly = (string?)csproj.Descendants("AssemblyName").FirstOrDefault() ?? Path.GetFileNameWithoutExtension(project);
-        var aot = string.Equals((string?)csproj.Descendants("PublishAot").FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
+        // PublishAot in the project or in a file it imports (crds/Config/NativeAot.targets).
+        var projectDirectory = Path.GetDirectoryName(RepoPaths.Of(project))!;
+        var aot = new[] { csproj }
+            .Concat(csproj.Descendants("Import").Select(i => XDocument.Load(Path.GetFullPath(Path.Combine(projectDirectory, (string)i.Attribute("Project")!)))))
+            .Any(d => string.Equals((string?)d.Descendants("PublishAot").FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase));
 
         var stages = FromLine().Matches(text).Select(m => m.Groups[1].Value).ToList();
         Assert.True(stages.Count >= 2, $"{folder}/Dockerfile is not multi-stage");
