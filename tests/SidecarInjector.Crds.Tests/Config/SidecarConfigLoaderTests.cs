@@ -1,4 +1,6 @@
+using System.Xml.Linq;
 using SidecarInjector.Crds.Config;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.Crds.Tests.Config;
 
@@ -58,5 +60,24 @@ public sealed class SidecarConfigLoaderTests
         Assert.Equal("SIDECAR_CONFIG: sink.url: required for sink type http", e.Message);
         var missingFile = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load<LoggingConfig>("/nonexistent.json"));
         Assert.StartsWith("/nonexistent.json: cannot read the config file", missingFile.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_native_aot_trimmer_roots_keep_every_config_type_and_nothing_else_of_the_namespace()
+    {
+        // A config type missing from TrimmerRoots.xml loses its properties in the AOT sidecars and
+        // validates nothing; the loader rooted whole pulls the reflection serializer into them.
+        var machinery = new[] { typeof(SidecarConfigLoader), typeof(SidecarConfigException), typeof(SidecarConfigJson) };
+        var configTypes = typeof(SidecarConfigLoader).Assembly.GetExportedTypes()
+            .Where(t => t.Namespace == typeof(SidecarConfigLoader).Namespace && !machinery.Contains(t))
+            .Select(t => t.FullName!)
+            .Order();
+
+        var roots = XDocument.Load(RepoPaths.Of("crds", "Config", "TrimmerRoots.xml")).Descendants("type")
+            .Select(t => (string)t.Attribute("fullname")!)
+            .Order();
+
+        Assert.Equal(configTypes, roots);
+        Assert.Empty(XDocument.Load(RepoPaths.Of("crds", "Config", "TrimmerRoots.xml")).Descendants("namespace"));
     }
 }
