@@ -56,6 +56,8 @@ internal sealed class SourcePoller(
         var started = time.GetTimestamp();
         string? failure = null;
         MetricSet? set = null;
+        byte[]? text = null, openMetrics = null;
+        var documentBytes = 0;
         try
         {
             buffer.ResetWrittenCount();
@@ -73,14 +75,18 @@ internal sealed class SourcePoller(
                 (http, options.Source, buffer),
                 cancellationToken);
 
+            documentBytes = buffer.WrittenCount;
             var parseStarted = time.GetTimestamp();
             // Parse and convert on a short-lived thread of their own. JsonDocument rents its
             // buffers from the shared ArrayPool, which caches arrays per thread: run on whichever
             // pool thread the poll resumed on, the pool threads one after another kept a
             // document-sized array each (measured: -13 MiB RSS at 10,000 series). A new thread per
             // poll costs well under a millisecond, against an interval of a second or more.
-            set = await Task.Factory.StartNew(() => Convert(buffer.WrittenMemory), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var converted = await Task.Factory.StartNew(() => Convert(buffer.WrittenMemory), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             metrics.ParseDuration.Set(time.GetElapsedTime(parseStarted).TotalSeconds);
+            text = Render(converted, ExpositionFormat.PrometheusText);
+            openMetrics = Render(converted, ExpositionFormat.OpenMetrics);
+            set = converted;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -103,11 +109,19 @@ internal sealed class SourcePoller(
             // System.Text.Json refuses strings with unpaired surrogate escapes such as "\ud800".
             failure = $"unreadable JSON string: {e.Message}";
         }
+        catch (OutOfMemoryException)
+        {
+            // A document too big for the container's memory limit (the GC's heap limit is 75% of
+            // it): the allocation that failed is all that was lost, so the poll fails like any
+            // other and the last good values stay served, instead of the host stopping.
+            failure = (documentBytes > 0 ? $"out of memory converting a {documentBytes}-byte document" : "out of memory reading the document")
+                + ": raise the container's memory limit or map fewer series";
+        }
 
         if (set is not null)
         {
-            lastGoodText = Render(set, ExpositionFormat.PrometheusText);
-            lastGoodOpenMetrics = Render(set, ExpositionFormat.OpenMetrics);
+            lastGoodText = text!;
+            lastGoodOpenMetrics = openMetrics!;
             metrics.SourceUp.Set(1);
             metrics.LastSuccess.Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
             metrics.Polls.WithLabels("success").Inc();

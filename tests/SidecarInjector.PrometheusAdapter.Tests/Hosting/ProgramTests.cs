@@ -1,11 +1,10 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
 
 [Trait("Category", "Process")]
-public sealed partial class ProgramTests
+public sealed class ProgramTests
 {
     [Fact]
     public async Task Exits_2_with_a_one_line_message_naming_the_key_on_bad_config()
@@ -50,16 +49,9 @@ public sealed partial class ProgramTests
         var ct = TestContext.Current.CancellationToken;
         await using var source = await JsonSource.StartAsync(ct);
         source.Body = Fixture.Bytes("stats.json");
-        // Port 0 and the logged address, not a port picked in advance: .NET listeners set SO_REUSEPORT
-        // on Linux, so another test's Kestrel binding port 0 could share a pre-picked port with us.
         using var adapter = ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":1}""");
-        var port = await Eventually.UntilAsync(
-            () => Task.FromResult(ListeningOn().Match(adapter.Output)),
-            m => m.Success,
-            "the adapter process to log its address",
-            TimeSpan.FromSeconds(60),
-            () => adapter.Output);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.Groups[1].Value}"), Timeout = TimeSpan.FromSeconds(10) };
+        var port = await adapter.ListeningPortAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
         var text = await Eventually.UntilAsync(
             async () =>
             {
@@ -87,7 +79,4 @@ public sealed partial class ProgramTests
         Assert.Equal(0, adapter.Process.ExitCode);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed} to stop");
     }
-
-    [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:([0-9]+)")]
-    private static partial Regex ListeningOn();
 }

@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Support;
 
 /// <summary>A real child process with captured output, killed on dispose if still running.</summary>
-internal sealed class ChildProcess : IDisposable
+internal sealed partial class ChildProcess : IDisposable
 {
     private readonly StringBuilder output = new();
 
@@ -48,7 +49,35 @@ internal sealed class ChildProcess : IDisposable
     /// code (the image ships the Native AOT executable, which make bench-adapter runs).
     /// </summary>
     public static ChildProcess StartAdapter(string? sidecarConfig, params string[] args) =>
-        Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "prometheus-adapter.dll"), .. args], sidecarConfig is null ? null : new Dictionary<string, string> { ["SIDECAR_CONFIG"] = sidecarConfig });
+        StartAdapter(sidecarConfig, new Dictionary<string, string>(), args);
+
+    /// <summary>The adapter as a process with <paramref name="environment"/> added to its environment.</summary>
+    public static ChildProcess StartAdapter(string? sidecarConfig, IDictionary<string, string> environment, params string[] args)
+    {
+        var env = new Dictionary<string, string>(environment);
+        if (sidecarConfig is not null)
+        {
+            env["SIDECAR_CONFIG"] = sidecarConfig;
+        }
+
+        return Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "prometheus-adapter.dll"), .. args], env);
+    }
+
+    /// <summary>
+    /// The port the adapter logs it listens on. Port 0 and the logged address, not a port picked in
+    /// advance: .NET listeners set SO_REUSEPORT on Linux, so another test's Kestrel binding port 0
+    /// could share a pre-picked port.
+    /// </summary>
+    public async Task<int> ListeningPortAsync()
+    {
+        var match = await Eventually.UntilAsync(
+            () => Task.FromResult(ListeningOn().Match(Output)),
+            m => m.Success,
+            "the adapter process to log its address",
+            TimeSpan.FromSeconds(60),
+            () => Output);
+        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     public static int FreePort()
     {
@@ -73,6 +102,9 @@ internal sealed class ChildProcess : IDisposable
 
         Process.Dispose();
     }
+
+    [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:([0-9]+)")]
+    private static partial Regex ListeningOn();
 
     private void Append(string? line)
     {

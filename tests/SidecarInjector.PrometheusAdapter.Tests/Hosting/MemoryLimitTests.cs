@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using SidecarInjector.PrometheusAdapter.Tests.Support;
+
+namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
+
+/// <summary>
+/// The adapter under a container memory limit, which every injected container has: .NET gives the
+/// GC heap 75% of it. Run as a process with the image's GC settings (the Dockerfile's ENV) and the
+/// heap limit a given container limit produces.
+/// </summary>
+[Trait("Category", "Process")]
+public sealed partial class MemoryLimitTests
+{
+    [Fact]
+    public async Task Survives_scrape_load_with_the_heap_limit_of_a_50_MiB_container()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var source = await JsonSource.StartAsync(ct);
+        source.Body = Queues(5000);
+        // 0x2580000 = 37.5 MiB, 75% of 50 MiB. Without the image's explicit GC region range, .NET 10
+        // crashed here within seconds (segfault in the GC's allocate_new_region).
+        using var adapter = StartAdapter(source, heapLimitHex: "2580000");
+        using var http = await FirstGoodPollAsync(adapter, ct);
+
+        var scrapes = 0;
+        var until = DateTime.UtcNow.AddSeconds(8);
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            while (DateTime.UtcNow < until && !adapter.Process.HasExited)
+            {
+                using var response = await http.GetAsync("/metrics", ct);
+                response.EnsureSuccessStatusCode();
+                await response.Content.ReadAsByteArrayAsync(ct);
+                Interlocked.Increment(ref scrapes);
+            }
+        }));
+
+        Assert.False(adapter.Process.HasExited, $"the adapter died after {scrapes} scrapes:\n{adapter.Output}");
+        Assert.Contains("prometheus_adapter_series 10000", await http.GetStringAsync("/metrics", ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_document_too_big_for_the_memory_limit_fails_the_poll_and_the_last_values_stay_served()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var source = await JsonSource.StartAsync(ct);
+        source.Body = Queues(10);
+        // 0x1800000 = 24 MiB of heap (a 32 MiB container), against a document of 400,000 series.
+        using var adapter = StartAdapter(source, heapLimitHex: "1800000");
+        using var http = await FirstGoodPollAsync(adapter, ct);
+
+        source.Body = Queues(200_000);
+        var text = await Eventually.UntilAsync(
+            () => http.GetStringAsync("/metrics", ct),
+            t => t.Contains("prometheus_adapter_source_up 0", StringComparison.Ordinal),
+            "the poll of the big document to fail",
+            TimeSpan.FromSeconds(60),
+            () => adapter.Output);
+
+        Assert.False(adapter.Process.HasExited, adapter.Output);
+        Assert.Contains("queues_depth{index=\"9\"} 9", text, StringComparison.Ordinal);
+        Assert.True(OutOfMemoryLog().IsMatch(adapter.Output), adapter.Output);
+        await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        Assert.False(adapter.Process.HasExited, adapter.Output);
+
+        // And it recovers on its own when the document fits again.
+        source.Body = Queues(20);
+        await Eventually.UntilAsync(
+            () => http.GetStringAsync("/metrics", ct),
+            t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal) && t.Contains("queues_depth{index=\"19\"} 19", StringComparison.Ordinal),
+            "the adapter to recover",
+            TimeSpan.FromSeconds(60),
+            () => adapter.Output);
+    }
+
+    private static ChildProcess StartAdapter(JsonSource source, string heapLimitHex)
+    {
+        var environment = DockerfileEnv.Of("sidecar-images", "prometheus-adapter", "Dockerfile");
+        environment["DOTNET_GCHeapHardLimit"] = heapLimitHex;
+        return ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":1}""", environment);
+    }
+
+    private static async Task<HttpClient> FirstGoodPollAsync(ChildProcess adapter, CancellationToken ct)
+    {
+        var port = await adapter.ListeningPortAsync();
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(20) };
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return await http.GetStringAsync("/metrics", ct);
+                }
+                catch (HttpRequestException)
+                {
+                    return string.Empty;
+                }
+            },
+            t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal),
+            "the adapter process to serve its first good poll",
+            TimeSpan.FromSeconds(60),
+            () => adapter.Output);
+        return http;
+    }
+
+    /// <summary>A document of <paramref name="count"/> queues, two series each (depth, consumers).</summary>
+    private static byte[] Queues(int count)
+    {
+        var json = new StringBuilder("{\"queues\":[");
+        for (var i = 0; i < count; i++)
+        {
+            json.Append(i == 0 ? "" : ",").Append("{\"name\":\"queue-").Append(i).Append("\",\"depth\":").Append(i).Append(",\"consumers\":").Append(i % 7).Append(",\"state\":\"running\"}");
+        }
+
+        return Encoding.UTF8.GetBytes(json.Append("]}").ToString());
+    }
+
+    [GeneratedRegex("failed, serving the last good values: out of memory (reading the document|converting a [0-9]+-byte document): raise the container")]
+    private static partial Regex OutOfMemoryLog();
+}
