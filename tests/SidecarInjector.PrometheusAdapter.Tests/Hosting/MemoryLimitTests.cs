@@ -21,7 +21,7 @@ public sealed partial class MemoryLimitTests
         // 0x2580000 = 37.5 MiB, 75% of 50 MiB. Without the image's explicit GC region range, .NET 10
         // crashed here within seconds (segfault in the GC's allocate_new_region).
         using var adapter = StartAdapter(source, heapLimitHex: "2580000");
-        using var http = await FirstGoodPollAsync(adapter, ct);
+        using var http = (await adapter.FirstGoodPollAsync(ct)).Http;
 
         var scrapes = 0;
         var until = DateTime.UtcNow.AddSeconds(8);
@@ -48,7 +48,7 @@ public sealed partial class MemoryLimitTests
         source.Body = Queues(10);
         // 0x1800000 = 24 MiB of heap (a 32 MiB container), against a document of 400,000 series.
         using var adapter = StartAdapter(source, heapLimitHex: "1800000");
-        using var http = await FirstGoodPollAsync(adapter, ct);
+        using var http = (await adapter.FirstGoodPollAsync(ct)).Http;
 
         source.Body = Queues(200_000);
         var text = await Eventually.UntilAsync(
@@ -92,29 +92,6 @@ public sealed partial class MemoryLimitTests
         var environment = DockerfileEnv.Of("sidecar-images", "prometheus-adapter", "Dockerfile");
         environment["DOTNET_GCHeapHardLimit"] = heapLimitHex;
         return ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":1}""", environment);
-    }
-
-    private static async Task<HttpClient> FirstGoodPollAsync(ChildProcess adapter, CancellationToken ct)
-    {
-        var port = await adapter.ListeningPortAsync();
-        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(20) };
-        await Eventually.UntilAsync(
-            async () =>
-            {
-                try
-                {
-                    return await http.GetStringAsync("/metrics", ct);
-                }
-                catch (HttpRequestException)
-                {
-                    return string.Empty;
-                }
-            },
-            t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal),
-            "the adapter process to serve its first good poll",
-            TimeSpan.FromSeconds(60),
-            () => adapter.Output);
-        return http;
     }
 
     /// <summary>A document of <paramref name="count"/> queues, two series each (depth, consumers).</summary>

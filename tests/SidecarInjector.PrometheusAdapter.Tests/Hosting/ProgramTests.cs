@@ -50,24 +50,8 @@ public sealed class ProgramTests
         await using var source = await JsonSource.StartAsync(ct);
         source.Body = Fixture.Bytes("stats.json");
         using var adapter = ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":1}""");
-        var port = await adapter.ListeningPortAsync();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
-        var text = await Eventually.UntilAsync(
-            async () =>
-            {
-                try
-                {
-                    return await http.GetStringAsync("/metrics", ct);
-                }
-                catch (HttpRequestException)
-                {
-                    return string.Empty;
-                }
-            },
-            t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal),
-            "the adapter process to serve its first good poll",
-            TimeSpan.FromSeconds(60),
-            () => adapter.Output);
+        var (http, text) = await adapter.FirstGoodPollAsync(ct);
+        using var _ = http;
         await Promtool.AssertCleanAsync(text, ct);
         Assert.Equal("ok\n", await http.GetStringAsync("/readyz", ct));
 

@@ -103,6 +103,33 @@ internal sealed partial class ChildProcess : IDisposable
         Process.Dispose();
     }
 
+    /// <summary>
+    /// Waits until the adapter serves its first good poll and returns the /metrics text and a
+    /// client for its address.
+    /// </summary>
+    public async Task<(HttpClient Http, string Metrics)> FirstGoodPollAsync(CancellationToken cancellationToken)
+    {
+        var port = await ListeningPortAsync();
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(20) };
+        var text = await Eventually.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return await http.GetStringAsync("/metrics", cancellationToken);
+                }
+                catch (HttpRequestException)
+                {
+                    return string.Empty;
+                }
+            },
+            t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal),
+            "the adapter process to serve its first good poll",
+            TimeSpan.FromSeconds(60),
+            () => Output);
+        return (http, text);
+    }
+
     [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:([0-9]+)")]
     private static partial Regex ListeningOn();
 
