@@ -55,8 +55,8 @@ internal sealed class SourcePoller(
     {
         var started = time.GetTimestamp();
         string? failure = null;
-        MetricSet? set = null;
-        byte[]? text = null, openMetrics = null;
+        // The poll's result, set only once it is converted and rendered in both formats.
+        (MetricSet Set, byte[] Text, byte[] OpenMetrics)? good = null;
         var documentBytes = 0;
         try
         {
@@ -84,9 +84,7 @@ internal sealed class SourcePoller(
             // poll costs well under a millisecond, against an interval of a second or more.
             var converted = await Task.Factory.StartNew(() => Convert(buffer.WrittenMemory), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             metrics.ParseDuration.Set(time.GetElapsedTime(parseStarted).TotalSeconds);
-            text = Render(converted, ExpositionFormat.PrometheusText);
-            openMetrics = Render(converted, ExpositionFormat.OpenMetrics);
-            set = converted;
+            good = (converted, Render(converted, ExpositionFormat.PrometheusText), Render(converted, ExpositionFormat.OpenMetrics));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -118,18 +116,18 @@ internal sealed class SourcePoller(
                 + ": raise the container's memory limit or map fewer series";
         }
 
-        if (set is not null)
+        if (good is { } poll)
         {
-            lastGoodText = text!;
-            lastGoodOpenMetrics = openMetrics!;
+            lastGoodText = poll.Text;
+            lastGoodOpenMetrics = poll.OpenMetrics;
             metrics.SourceUp.Set(1);
             metrics.LastSuccess.Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
             metrics.Polls.WithLabels("success").Inc();
-            metrics.SeriesExposed.Set(set.SeriesCount);
-            metrics.CountDropped(set.Dropped);
+            metrics.SeriesExposed.Set(poll.Set.SeriesCount);
+            metrics.CountDropped(poll.Set.Dropped);
             if (wasUp != true)
             {
-                Log.SourceRecovered(logger, options.Source, set.SeriesCount, set.Dropped.Values.Sum());
+                Log.SourceRecovered(logger, options.Source, poll.Set.SeriesCount, poll.Set.Dropped.Values.Sum());
             }
 
             wasUp = true;
@@ -153,9 +151,9 @@ internal sealed class SourcePoller(
             lastGoodOpenMetrics,
             await metrics.ExportAsync(ExpositionFormat.OpenMetrics, cancellationToken));
         store.Beat();
-        if (set is not null)
+        if (good is { } polled)
         {
-            Log.Polled(logger, options.Source, set.SeriesCount, time.GetElapsedTime(started).TotalMilliseconds);
+            Log.Polled(logger, options.Source, polled.Set.SeriesCount, time.GetElapsedTime(started).TotalMilliseconds);
         }
     }
 

@@ -17,6 +17,7 @@ public sealed partial class DockerfileTests
     [InlineData("operator", "operator/SidecarInjector.Operator.csproj")]
     [InlineData("sidecar-images/log-shipper", "sidecar-images/log-shipper/SidecarInjector.LogShipper.csproj")]
     [InlineData("sidecar-images/prometheus-adapter", "sidecar-images/prometheus-adapter/SidecarInjector.PrometheusAdapter.csproj")]
+    [InlineData("sidecar-images/redis-ambassador", "sidecar-images/redis-ambassador/SidecarInjector.RedisAmbassador.csproj")]
     public async Task Dockerfile_publishes_the_project_and_runs_it_non_root_on_a_chiseled_runtime(string folder, string project)
     {
         var path = RepoPaths.Of(folder, "Dockerfile");
@@ -42,6 +43,26 @@ public sealed partial class DockerfileTests
         Assert.DoesNotMatch("(?m)^RUN ", finalStage);
         var entrypoint = Assert.Single(EntrypointLine().Matches(finalStage)).Groups[1].Value;
         Assert.Matches(aot ? $"^\"(\\./|/app/){Regex.Escape(assembly)}\"$" : $"^\"dotnet\",\\s*\"(/app/)?{Regex.Escape(assembly)}\\.dll\"$", entrypoint);
+    }
+
+    [Theory]
+    [InlineData("webhook", false)]
+    [InlineData("operator", false)]
+    [InlineData("sidecar-images/log-shipper", true)]
+    [InlineData("sidecar-images/prometheus-adapter", true)]
+    [InlineData("sidecar-images/redis-ambassador", true)]
+    public void Gc_settings_are_hex_without_0x_and_sidecars_set_the_region_range(string folder, bool sidecar)
+    {
+        // The Native AOT runtime ignores a GC value written 0x... (the JIT runtime accepts both), so
+        // a prefixed value would silently not apply. The sidecars run under whatever memory limit a
+        // policy sets, where .NET 10's GC crashed without an explicit region range (README, adapter:
+        // "Memory limits").
+        var settings = DockerfileEnv.Of(folder, "Dockerfile").Where(e => e.Key.StartsWith("DOTNET_GC", StringComparison.Ordinal)).ToList();
+        Assert.All(settings, e => Assert.Matches("^[0-9A-Fa-f]+$", e.Value));
+        if (sidecar)
+        {
+            Assert.Contains(settings, e => e.Key == "DOTNET_GCRegionRange");
+        }
     }
 
     [GeneratedRegex("(?m)^FROM\\s+(\\S+)")]

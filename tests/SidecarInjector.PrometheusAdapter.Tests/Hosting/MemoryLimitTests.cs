@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
 
@@ -72,19 +73,6 @@ public sealed partial class MemoryLimitTests
             "the adapter to recover",
             TimeSpan.FromSeconds(60),
             () => adapter.Output);
-    }
-
-    [Theory]
-    [InlineData("prometheus-adapter")]
-    [InlineData("log-shipper")]
-    [InlineData("redis-ambassador")]
-    public void The_sidecar_images_write_gc_settings_in_hex_without_0x(string image)
-    {
-        // The Native AOT runtime ignores a GC value written 0x... (the JIT runtime, which these
-        // tests run, accepts both), so a prefixed value would silently not apply in the image.
-        var settings = DockerfileEnv.Of("sidecar-images", image, "Dockerfile").Where(e => e.Key.StartsWith("DOTNET_GC", StringComparison.Ordinal)).ToList();
-        Assert.Contains(settings, e => e.Key == "DOTNET_GCRegionRange");
-        Assert.All(settings, e => Assert.Matches("^[0-9A-Fa-f]+$", e.Value));
     }
 
     private static ChildProcess StartAdapter(JsonSource source, string heapLimitHex)

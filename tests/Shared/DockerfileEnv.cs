@@ -1,13 +1,13 @@
 using System.Text.RegularExpressions;
 
-namespace SidecarInjector.PrometheusAdapter.Tests.Support;
+namespace SidecarInjector.Tests.Shared;
 
 /// <summary>The variables a Dockerfile's ENV instructions set (NAME=VALUE forms, continued lines too), so a test runs what the image runs.</summary>
-internal static partial class DockerfileEnv
+public static partial class DockerfileEnv
 {
     public static Dictionary<string, string> Of(params string[] pathInRepository)
     {
-        var text = File.ReadAllText(Fixture.RepoFile(pathInRepository)).Replace("\\\n", " ", StringComparison.Ordinal);
+        var text = File.ReadAllText(RepoPaths.Of(pathInRepository)).Replace("\\\n", " ", StringComparison.Ordinal);
         var environment = new Dictionary<string, string>();
         foreach (var line in text.Split('\n').Where(l => l.StartsWith("ENV ", StringComparison.Ordinal)))
         {
