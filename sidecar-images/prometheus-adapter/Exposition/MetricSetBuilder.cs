@@ -1,4 +1,3 @@
-using System.Text;
 using SidecarInjector.Crds.Config;
 
 namespace SidecarInjector.PrometheusAdapter.Exposition;
@@ -10,11 +9,11 @@ namespace SidecarInjector.PrometheusAdapter.Exposition;
 internal sealed class MetricSetBuilder(IReadOnlySet<string> reservedNames)
 {
     private readonly Dictionary<string, MetricFamily> families = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, HashSet<string>> seen = new(StringComparer.Ordinal);
+    // The label sets of each family so far, compared by content: no key string per series.
+    private readonly Dictionary<string, HashSet<IReadOnlyList<KeyValuePair<string, string>>>> seen = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> sampleNames = new(StringComparer.Ordinal);
     private readonly List<MetricFamily> order = [];
     private readonly Dictionary<DropReason, int> dropped = [];
-    private readonly StringBuilder key = new();
 
     public bool Add(string name, MetricType type, string help, IReadOnlyList<KeyValuePair<string, string>> labels, double value)
     {
@@ -28,7 +27,7 @@ internal sealed class MetricSetBuilder(IReadOnlySet<string> reservedNames)
 
             family = new MetricFamily(name, type, help);
             families.Add(name, family);
-            seen.Add(name, new HashSet<string>(StringComparer.Ordinal));
+            seen.Add(name, new HashSet<IReadOnlyList<KeyValuePair<string, string>>>(LabelSetComparer.Instance));
             sampleNames.Add(sampleName, name);
             order.Add(family);
         }
@@ -37,14 +36,9 @@ internal sealed class MetricSetBuilder(IReadOnlySet<string> reservedNames)
             return Drop(DropReason.NameConflict);
         }
 
-        key.Clear();
         // Two mappings of one family may list the same labels in another order: compare them sorted.
-        foreach (var label in IsSorted(labels) ? labels : [.. labels.OrderBy(l => l.Key, StringComparer.Ordinal)])
-        {
-            key.Append(label.Key).Append('\0').Append(label.Value).Append('\0');
-        }
-
-        if (!seen[name].Add(key.ToString()))
+        IReadOnlyList<KeyValuePair<string, string>> sorted = IsSorted(labels) ? labels : [.. labels.OrderBy(l => l.Key, StringComparer.Ordinal)];
+        if (!seen[name].Add(sorted))
         {
             return Drop(DropReason.Duplicate);
         }
@@ -72,5 +66,41 @@ internal sealed class MetricSetBuilder(IReadOnlySet<string> reservedNames)
         }
 
         return true;
+    }
+
+    /// <summary>Label sets, each sorted by name, equal when their names and values are.</summary>
+    private sealed class LabelSetComparer : IEqualityComparer<IReadOnlyList<KeyValuePair<string, string>>>
+    {
+        public static LabelSetComparer Instance { get; } = new();
+
+        public bool Equals(IReadOnlyList<KeyValuePair<string, string>>? x, IReadOnlyList<KeyValuePair<string, string>>? y)
+        {
+            if (x is null || y is null || x.Count != y.Count)
+            {
+                return ReferenceEquals(x, y);
+            }
+
+            for (var i = 0; i < x.Count; i++)
+            {
+                if (!string.Equals(x[i].Key, y[i].Key, StringComparison.Ordinal) || !string.Equals(x[i].Value, y[i].Value, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public int GetHashCode(IReadOnlyList<KeyValuePair<string, string>> labels)
+        {
+            var hash = new HashCode();
+            for (var i = 0; i < labels.Count; i++)
+            {
+                hash.Add(labels[i].Key, StringComparer.Ordinal);
+                hash.Add(labels[i].Value, StringComparer.Ordinal);
+            }
+
+            return hash.ToHashCode();
+        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.Net.Http.Headers;
 using SidecarInjector.PrometheusAdapter.Exposition;
 using SidecarInjector.PrometheusAdapter.Polling;
@@ -35,9 +34,12 @@ internal static class AdapterEndpoints
         }
 
         response.ContentLength = body.Length;
-        response.BodyWriter.Write(body.First);
-        response.BodyWriter.Write(body.Second);
-        await response.BodyWriter.FlushAsync(context.RequestAborted);
+        // A flush per chunk waits while the client is slow to read (Kestrel's response buffer
+        // limit), so each connection buffers about a chunk, not a whole copy of the body.
+        foreach (var chunk in body.Chunks)
+        {
+            await response.BodyWriter.WriteAsync(chunk, context.RequestAborted);
+        }
     }
 
     private static IResult Healthz(SnapshotStore store, AdapterOptions options)

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using SidecarInjector.Crds.Config;
@@ -23,12 +25,17 @@ internal static class LeafExtractor
 
     private sealed class Walk(MetricSetBuilder builder, string prefix)
     {
-        private readonly List<string> keys = [];
+        // The members from the root to the current value; their names are read only for a new family.
+        private readonly List<JsonProperty> members = [];
 
-        // Elements of an array share their path; name, unit conversion and help are worked out once per path.
+        // Elements of an array share their path; name, unit conversion and help are worked out once
+        // per path, which is looked up as characters (no path string per value).
         private readonly Dictionary<string, (string Name, double Factor, double Offset, string Help)> families = new(StringComparer.Ordinal);
         private readonly List<KeyValuePair<string, string>> labels = [];
-        private readonly StringBuilder path = new("$");
+        private readonly PathBuffer path = new();
+
+        // The values of one array element share one copy of its labels.
+        private KeyValuePair<string, string>[]? labelsCopy;
 
         public MetricSetBuilder Builder { get; } = builder;
 
@@ -40,10 +47,10 @@ internal static class LeafExtractor
                     foreach (var member in element.EnumerateObject())
                     {
                         var pathLength = path.Length;
-                        AppendKey(member.Name);
-                        keys.Add(member.Name);
+                        AppendKey(member);
+                        members.Add(member);
                         Visit(member.Value);
-                        keys.RemoveAt(keys.Count - 1);
+                        members.RemoveAt(members.Count - 1);
                         path.Length = pathLength;
                     }
 
@@ -56,38 +63,82 @@ internal static class LeafExtractor
                     foreach (var item in element.EnumerateArray())
                     {
                         labels.Add(new(labelName, (position++).ToString(CultureInfo.InvariantCulture)));
+                        labelsCopy = null;
                         Visit(item);
                         labels.RemoveAt(labels.Count - 1);
+                        labelsCopy = null;
                     }
 
                     path.Length = arrayPathLength;
                     break;
                 case JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
                     ValueConverter.TryConvert(element, null, out var value);
-                    var jsonPath = path.ToString();
-                    if (!families.TryGetValue(jsonPath, out var family))
+                    var lookup = families.GetAlternateLookup<ReadOnlySpan<char>>();
+                    if (!lookup.TryGetValue(path.Span, out var family))
                     {
-                        var (name, factor, offset) = UnitNormalizer.NormalizeGauge(MetricNames.Join(prefix, keys.Select(MetricNames.SnakeCase)));
+                        var jsonPath = path.Span.ToString();
+                        var (name, factor, offset) = UnitNormalizer.NormalizeGauge(MetricNames.Join(prefix, members.Select(m => MetricNames.SnakeCase(m.Name))));
                         family = (name, factor, offset, $"Value of {jsonPath} in the application's JSON.");
                         families.Add(jsonPath, family);
                     }
 
-                    Builder.Add(family.Name, MetricType.Gauge, family.Help, labels.Count == 0 ? [] : [.. labels], (value * family.Factor) + family.Offset);
+                    labelsCopy ??= labels.Count == 0 ? [] : [.. labels];
+                    Builder.Add(family.Name, MetricType.Gauge, family.Help, labelsCopy, (value * family.Factor) + family.Offset);
                     break;
                 default:
                     break;
             }
         }
 
-        private void AppendKey(string key)
+        private void AppendKey(JsonProperty member)
         {
-            if (key.Length > 0 && key.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+            // The name as the document spells it; only a name with escapes needs decoding into a string.
+            var raw = JsonMarshal.GetRawUtf8PropertyName(member);
+            if (raw.Length > 0 && !raw.ContainsAnyExcept(PlainKeyBytes))
             {
-                path.Append('.').Append(key);
+                path.Append(".");
+                path.AppendAscii(raw);
+                return;
             }
-            else
+
+            var key = member.Name;
+            path.Append("[\"");
+            path.Append(key.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal));
+            path.Append("\"]");
+        }
+    }
+
+    private static readonly SearchValues<byte> PlainKeyBytes = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"u8);
+
+    /// <summary>A growable character buffer whose contents can be looked up as a span (StringBuilder's cannot).</summary>
+    private sealed class PathBuffer
+    {
+        private char[] chars = new char[256];
+
+        public PathBuffer() => Append("$");
+
+        public int Length { get; set; }
+
+        public ReadOnlySpan<char> Span => chars.AsSpan(0, Length);
+
+        public void Append(ReadOnlySpan<char> text)
+        {
+            Reserve(text.Length);
+            text.CopyTo(chars.AsSpan(Length));
+            Length += text.Length;
+        }
+
+        public void AppendAscii(ReadOnlySpan<byte> ascii)
+        {
+            Reserve(ascii.Length);
+            Length += Encoding.ASCII.GetChars(ascii, chars.AsSpan(Length));
+        }
+
+        private void Reserve(int more)
+        {
+            if (Length + more > chars.Length)
             {
-                path.Append("[\"").Append(key.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append("\"]");
+                Array.Resize(ref chars, Math.Max(chars.Length * 2, Length + more));
             }
         }
     }

@@ -4,20 +4,20 @@ using SidecarInjector.PrometheusAdapter.Exposition;
 namespace SidecarInjector.PrometheusAdapter.Polling;
 
 /// <summary>
-/// One poll's output, rendered once in both formats so a scrape only copies bytes. A body is two
-/// parts, the application's series (kept as they are while the source is down) and the adapter's
-/// own metrics, so a poll never copies the big part; the gzip forms are made on the first scrape
-/// that asks for them and then reused.
+/// One poll's output, rendered once in both formats so a scrape only copies bytes. A body is the
+/// application's series (kept as they are while the source is down), in the chunks they were
+/// rendered into, then the adapter's own metrics, so a poll never copies the big part; the gzip
+/// forms are made on the first scrape that asks for them and then reused.
 /// </summary>
 internal sealed class Snapshot
 {
     private readonly Lazy<byte[]> textGzip;
     private readonly Lazy<byte[]> openMetricsGzip;
 
-    public Snapshot(byte[] text, byte[] ownText, byte[] openMetrics, byte[] ownOpenMetrics)
+    public Snapshot(ReadOnlyMemory<byte>[] text, byte[] ownText, ReadOnlyMemory<byte>[] openMetrics, byte[] ownOpenMetrics)
     {
-        Text = new SnapshotBody(text, ownText);
-        OpenMetrics = new SnapshotBody(openMetrics, ownOpenMetrics);
+        Text = new SnapshotBody([.. text, ownText]);
+        OpenMetrics = new SnapshotBody([.. openMetrics, ownOpenMetrics]);
         textGzip = new Lazy<byte[]>(() => Gzip(Text));
         openMetricsGzip = new Lazy<byte[]>(() => Gzip(OpenMetrics));
     }
@@ -30,9 +30,9 @@ internal sealed class Snapshot
 
     public SnapshotBody Body(ExpositionFormat format, bool gzip) => (format, gzip) switch
     {
-        (ExpositionFormat.OpenMetrics, true) => new SnapshotBody(openMetricsGzip.Value, []),
+        (ExpositionFormat.OpenMetrics, true) => new SnapshotBody([openMetricsGzip.Value]),
         (ExpositionFormat.OpenMetrics, false) => OpenMetrics,
-        (_, true) => new SnapshotBody(textGzip.Value, []),
+        (_, true) => new SnapshotBody([textGzip.Value]),
         _ => Text,
     };
 
@@ -42,8 +42,10 @@ internal sealed class Snapshot
         using var output = new MemoryStream((body.Length / 8) + 64);
         using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
         {
-            gzip.Write(body.First);
-            gzip.Write(body.Second);
+            foreach (var chunk in body.Chunks)
+            {
+                gzip.Write(chunk.Span);
+            }
         }
 
         return output.ToArray();

@@ -1,7 +1,9 @@
 namespace SidecarInjector.PrometheusAdapter.Polling;
 
-/// <summary>A response body in two parts, written one after the other.</summary>
-internal readonly record struct SnapshotBody(byte[] First, byte[] Second)
+/// <summary>A response body as chunks, written one after the other.</summary>
+internal sealed class SnapshotBody(ReadOnlyMemory<byte>[] chunks)
 {
-    public int Length => First.Length + Second.Length;
+    public IReadOnlyList<ReadOnlyMemory<byte>> Chunks { get; } = chunks;
+
+    public int Length { get; } = chunks.Sum(c => c.Length);
 }

@@ -26,11 +26,13 @@ internal sealed class SourcePoller(
 
     private readonly ResiliencePipeline timeout = new ResiliencePipelineBuilder { TimeProvider = time }.AddTimeout(options.Timeout).Build();
 
-    // One buffer, reused by every poll, first for the fetched document, then for rendering it:
-    // a poll allocates only the rendered output it publishes, not a new large buffer each time.
+    // The fetched document, in one buffer reused by every poll (JsonDocument parses contiguous
+    // memory); the renderings go to chunks of their own (ChunkedBufferWriter).
     private readonly ArrayBufferWriter<byte> buffer = new();
-    private byte[] lastGoodText = [];
-    private byte[] lastGoodOpenMetrics = [];
+    private readonly ChunkedBufferWriter rendering = new();
+    private readonly ConversionThread conversion = new();
+    private ReadOnlyMemory<byte>[] lastGoodText = [];
+    private ReadOnlyMemory<byte>[] lastGoodOpenMetrics = [];
     private bool? wasUp;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -50,13 +52,19 @@ internal sealed class SourcePoller(
         }
     }
 
+    public override void Dispose()
+    {
+        conversion.Dispose();
+        base.Dispose();
+    }
+
     /// <summary>One poll: fetch, convert, publish. Failures of the source are reported in metrics, never thrown.</summary>
     public async Task PollOnceAsync(CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         string? failure = null;
         // The poll's result, set only once it is converted and rendered in both formats.
-        (MetricSet Set, byte[] Text, byte[] OpenMetrics)? good = null;
+        (MetricSet Set, ReadOnlyMemory<byte>[] Text, ReadOnlyMemory<byte>[] OpenMetrics)? good = null;
         var documentBytes = 0;
         try
         {
@@ -77,12 +85,7 @@ internal sealed class SourcePoller(
 
             documentBytes = buffer.WrittenCount;
             var parseStarted = time.GetTimestamp();
-            // Parse and convert on a short-lived thread of their own. JsonDocument rents its
-            // buffers from the shared ArrayPool, which caches arrays per thread: run on whichever
-            // pool thread the poll resumed on, the pool threads one after another kept a
-            // document-sized array each (measured: -13 MiB RSS at 10,000 series). A new thread per
-            // poll costs well under a millisecond, against an interval of a second or more.
-            var converted = await Task.Factory.StartNew(() => Convert(buffer.WrittenMemory), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var converted = await conversion.RunAsync(() => Convert(buffer.WrittenMemory));
             metrics.ParseDuration.Set(time.GetElapsedTime(parseStarted).TotalSeconds);
             good = (converted, Render(converted, ExpositionFormat.PrometheusText), Render(converted, ExpositionFormat.OpenMetrics));
         }
@@ -151,6 +154,12 @@ internal sealed class SourcePoller(
             lastGoodOpenMetrics,
             await metrics.ExportAsync(ExpositionFormat.OpenMetrics, cancellationToken));
         store.Beat();
+
+        // Everything the poll allocated besides the snapshot is garbage now, and most of it was
+        // promoted while the poll ran. A background collection (scrapes go on meanwhile) returns it
+        // now rather than letting it pile up over several polls until the GC's own full collection:
+        // peak RSS for a 1 MiB document 48 MiB instead of 68-76 MiB (make bench-adapter).
+        GC.Collect(2, GCCollectionMode.Forced, blocking: false, compacting: false);
         if (good is { } polled)
         {
             Log.Polled(logger, options.Source, polled.Set.SeriesCount, time.GetElapsedTime(started).TotalMilliseconds);
@@ -201,11 +210,19 @@ internal sealed class SourcePoller(
         }
     }
 
-    /// <summary>The series rendered as UTF-8 in the reused buffer, copied out at their exact size.</summary>
-    private byte[] Render(MetricSet set, ExpositionFormat format)
+    /// <summary>The series rendered as UTF-8, in chunks.</summary>
+    private ReadOnlyMemory<byte>[] Render(MetricSet set, ExpositionFormat format)
     {
-        buffer.ResetWrittenCount();
-        ExpositionWriter.Write(buffer, set.Families, format);
-        return buffer.WrittenSpan.ToArray();
+        try
+        {
+            ExpositionWriter.Write(rendering, set.Families, format);
+            return rendering.Detach();
+        }
+        catch
+        {
+            // Out of memory halfway: the next poll starts with an empty writer.
+            rendering.Reset();
+            throw;
+        }
     }
 }

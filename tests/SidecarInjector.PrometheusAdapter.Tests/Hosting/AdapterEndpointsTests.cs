@@ -70,6 +70,37 @@ public sealed class AdapterEndpointsTests
     }
 
     [Fact]
+    public async Task Serves_a_large_body_whole_in_every_format()
+    {
+        // 12,000 series: a text body of several of the 64 KiB chunks a poll renders into.
+        var ct = TestContext.Current.CancellationToken;
+        await using var source = await JsonSource.StartAsync(ct);
+        source.Text = "{\"queues\":[" + string.Join(',', Enumerable.Range(0, 6000).Select(i => $"{{\"depth\":{i},\"consumers\":{i % 7}}}")) + "]}";
+        await using var adapter = await AdapterServer.StartAsync(new AdapterConfig { Source = source.Url.ToString(), PollIntervalSeconds = 1, TimeoutSeconds = 1 }, ct);
+        var text = await Eventually.UntilAsync(() => adapter.MetricsAsync(), t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal), "the first good poll");
+
+        Assert.True(text.Length > 5 * 64 * 1024, $"the body is {text.Length} bytes");
+        var depths = text.Split('\n').Where(l => l.StartsWith("queues_depth{", StringComparison.Ordinal)).ToList();
+        Assert.Equal(Enumerable.Range(0, 6000).Select(i => $"queues_depth{{index=\"{i}\"}} {i}"), depths);
+        Assert.Equal(6000, text.Split('\n').Count(l => l.StartsWith("queues_consumers{", StringComparison.Ordinal)));
+        await Promtool.AssertCleanAsync(text, ct);
+
+        var openMetrics = await adapter.MetricsAsync(PrometheusAccept);
+        Assert.EndsWith("# EOF\n", openMetrics, StringComparison.Ordinal);
+        Assert.Equal(6000, openMetrics.Split('\n').Count(l => l.StartsWith("queues_depth{", StringComparison.Ordinal)));
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
+        using var response = await adapter.Client.SendAsync(request, ct);
+        var compressed = await response.Content.ReadAsByteArrayAsync(ct);
+        Assert.Equal(compressed.Length, response.Content.Headers.ContentLength);
+        await using var gzip = new GZipStream(new MemoryStream(compressed), CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        var unzipped = await reader.ReadToEndAsync(ct);
+        Assert.Equal(depths, unzipped.Split('\n').Where(l => l.StartsWith("queues_depth{", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Answers_healthz_and_readyz()
     {
         var (source, adapter) = await StartAsync();
