@@ -39,17 +39,26 @@ internal sealed class ConversionThread : IDisposable
     public Task<T> RunAsync<T>(Func<T> convert)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        work.Add(() =>
+        try
         {
-            try
+            work.Add(() =>
             {
-                done.SetResult(convert());
-            }
-            catch (Exception e)
-            {
-                done.SetException(e);
-            }
-        });
+                try
+                {
+                    done.SetResult(convert());
+                }
+                catch (Exception e)
+                {
+                    done.SetException(e);
+                }
+            });
+        }
+        catch (InvalidOperationException)
+        {
+            // Disposed: the host is stopping, and the poll ends as cancelled.
+            done.SetCanceled();
+        }
+
         return done.Task;
     }
 

@@ -11,15 +11,15 @@ namespace SidecarInjector.PrometheusAdapter.Polling;
 /// </summary>
 internal sealed class Snapshot
 {
-    private readonly Lazy<byte[]> textGzip;
-    private readonly Lazy<byte[]> openMetricsGzip;
+    private readonly Lazy<SnapshotBody> textGzip;
+    private readonly Lazy<SnapshotBody> openMetricsGzip;
 
     public Snapshot(ReadOnlyMemory<byte>[] text, byte[] ownText, ReadOnlyMemory<byte>[] openMetrics, byte[] ownOpenMetrics)
     {
         Text = new SnapshotBody([.. text, ownText]);
         OpenMetrics = new SnapshotBody([.. openMetrics, ownOpenMetrics]);
-        textGzip = new Lazy<byte[]>(() => Gzip(Text));
-        openMetricsGzip = new Lazy<byte[]>(() => Gzip(OpenMetrics));
+        textGzip = new Lazy<SnapshotBody>(() => new SnapshotBody([Gzip(Text)]));
+        openMetricsGzip = new Lazy<SnapshotBody>(() => new SnapshotBody([Gzip(OpenMetrics)]));
     }
 
     public static Snapshot Empty { get; } = new([], [], [], "# EOF\n"u8.ToArray());
@@ -30,9 +30,9 @@ internal sealed class Snapshot
 
     public SnapshotBody Body(ExpositionFormat format, bool gzip) => (format, gzip) switch
     {
-        (ExpositionFormat.OpenMetrics, true) => new SnapshotBody([openMetricsGzip.Value]),
+        (ExpositionFormat.OpenMetrics, true) => openMetricsGzip.Value,
         (ExpositionFormat.OpenMetrics, false) => OpenMetrics,
-        (_, true) => new SnapshotBody([textGzip.Value]),
+        (_, true) => textGzip.Value,
         _ => Text,
     };
 
