@@ -30,9 +30,13 @@ internal static class LeafExtractor
 
         // Elements of an array share their path; name, unit conversion and help are worked out once
         // per path, which is looked up as characters (no path string per value).
-        private readonly Dictionary<string, (string Name, double Factor, double Offset, string Help)> families = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (string Name, double Factor, double Offset, string Help)>.AlternateLookup<ReadOnlySpan<char>> families =
+            new Dictionary<string, (string Name, double Factor, double Offset, string Help)>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
         private readonly List<KeyValuePair<string, string>> labels = [];
-        private readonly PathBuffer path = new();
+
+        // The JSONPath of the current value, "$" at the root.
+        private readonly List<char> path = ['$'];
 
         // The values of one array element share one copy of its labels.
         private KeyValuePair<string, string>[]? labelsCopy;
@@ -46,20 +50,20 @@ internal static class LeafExtractor
                 case JsonValueKind.Object:
                     foreach (var member in element.EnumerateObject())
                     {
-                        var pathLength = path.Length;
+                        var pathLength = path.Count;
                         AppendKey(member);
                         members.Add(member);
                         Visit(member.Value);
                         members.RemoveAt(members.Count - 1);
-                        path.Length = pathLength;
+                        CollectionsMarshal.SetCount(path, pathLength);
                     }
 
                     break;
                 case JsonValueKind.Array:
                     var labelName = labels.Count == 0 ? "index" : $"index_{labels.Count + 1}";
                     var position = 0;
-                    var arrayPathLength = path.Length;
-                    path.Append("[*]");
+                    var arrayPathLength = path.Count;
+                    path.AddRange("[*]".AsSpan());
                     foreach (var item in element.EnumerateArray())
                     {
                         labels.Add(new(labelName, (position++).ToString(CultureInfo.InvariantCulture)));
@@ -69,17 +73,16 @@ internal static class LeafExtractor
                         labelsCopy = null;
                     }
 
-                    path.Length = arrayPathLength;
+                    CollectionsMarshal.SetCount(path, arrayPathLength);
                     break;
                 case JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
                     ValueConverter.TryConvert(element, null, out var value);
-                    var lookup = families.GetAlternateLookup<ReadOnlySpan<char>>();
-                    if (!lookup.TryGetValue(path.Span, out var family))
+                    if (!families.TryGetValue(CollectionsMarshal.AsSpan(path), out var family))
                     {
-                        var jsonPath = path.Span.ToString();
+                        var jsonPath = new string(CollectionsMarshal.AsSpan(path));
                         var (name, factor, offset) = UnitNormalizer.NormalizeGauge(MetricNames.Join(prefix, members.Select(m => MetricNames.SnakeCase(m.Name))));
                         family = (name, factor, offset, $"Value of {jsonPath} in the application's JSON.");
-                        families.Add(jsonPath, family);
+                        families.Dictionary.Add(jsonPath, family);
                     }
 
                     labelsCopy ??= labels.Count == 0 ? [] : [.. labels];
@@ -96,50 +99,18 @@ internal static class LeafExtractor
             var raw = JsonMarshal.GetRawUtf8PropertyName(member);
             if (raw.Length > 0 && !raw.ContainsAnyExcept(PlainKeyBytes))
             {
-                path.Append(".");
-                path.AppendAscii(raw);
+                path.Add('.');
+                var start = path.Count;
+                CollectionsMarshal.SetCount(path, start + raw.Length);
+                Encoding.ASCII.GetChars(raw, CollectionsMarshal.AsSpan(path)[start..]);
                 return;
             }
 
-            var key = member.Name;
-            path.Append("[\"");
-            path.Append(key.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal));
-            path.Append("\"]");
+            path.AddRange("[\"".AsSpan());
+            path.AddRange(member.Name.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).AsSpan());
+            path.AddRange("\"]".AsSpan());
         }
     }
 
     private static readonly SearchValues<byte> PlainKeyBytes = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"u8);
-
-    /// <summary>A growable character buffer whose contents can be looked up as a span (StringBuilder's cannot).</summary>
-    private sealed class PathBuffer
-    {
-        private char[] chars = new char[256];
-
-        public PathBuffer() => Append("$");
-
-        public int Length { get; set; }
-
-        public ReadOnlySpan<char> Span => chars.AsSpan(0, Length);
-
-        public void Append(ReadOnlySpan<char> text)
-        {
-            Reserve(text.Length);
-            text.CopyTo(chars.AsSpan(Length));
-            Length += text.Length;
-        }
-
-        public void AppendAscii(ReadOnlySpan<byte> ascii)
-        {
-            Reserve(ascii.Length);
-            Length += Encoding.ASCII.GetChars(ascii, chars.AsSpan(Length));
-        }
-
-        private void Reserve(int more)
-        {
-            if (Length + more > chars.Length)
-            {
-                Array.Resize(ref chars, Math.Max(chars.Length * 2, Length + more));
-            }
-        }
-    }
 }
