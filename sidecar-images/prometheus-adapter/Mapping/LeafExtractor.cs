@@ -106,11 +106,22 @@ internal static class LeafExtractor
                 return;
             }
 
+            // Written with escapes: decoded, a plain key (even "\u0041bc") is still written ".Abc".
+            var key = member.Name;
+            if (key.Length > 0 && !key.AsSpan().ContainsAnyExcept(PlainKeyChars))
+            {
+                path.Add('.');
+                path.AddRange(key.AsSpan());
+                return;
+            }
+
             path.AddRange("[\"".AsSpan());
-            path.AddRange(member.Name.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).AsSpan());
+            path.AddRange(key.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).AsSpan());
             path.AddRange("\"]".AsSpan());
         }
     }
 
+    // ASCII letters, digits and '_': a key of only these is written ".key" in a path, any other ["key"].
     private static readonly SearchValues<byte> PlainKeyBytes = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"u8);
+    private static readonly SearchValues<char> PlainKeyChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
 }

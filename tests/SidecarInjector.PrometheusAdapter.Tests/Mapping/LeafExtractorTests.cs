@@ -41,6 +41,20 @@ public sealed class LeafExtractorTests
     }
 
     [Fact]
+    public void Help_names_the_json_path_of_the_value_however_its_keys_are_written()
+    {
+        using var document = JsonDocument.Parse("""{"items": [{"\u0041bc": 1}, {"Abc": 2}], "odd key": {"q\"uote\\": 3}}""");
+        var set = LeafExtractor.Extract(document.RootElement, "", AdapterMetrics.ReservedNames);
+
+        // The escaped spelling of a plain key is the same key: one family, both values.
+        var items = Assert.Single(set.Families, f => f.Name == "items_abc");
+        Assert.Equal("Value of $.items[*].Abc in the application's JSON.", items.Help);
+        Assert.Equal([1.0, 2.0], items.Series.Select(s => s.Value));
+        var odd = Assert.Single(set.Families, f => f.Series.Any(s => s.Value == 3));
+        Assert.Equal("""Value of $["odd key"]["q\"uote\\"] in the application's JSON.""", odd.Help);
+    }
+
+    [Fact]
     public async Task Leaf_output_passes_promtool_with_and_without_a_prefix()
     {
         await Promtool.AssertCleanAsync(MetricExtractorTests.Render(Extract()), TestContext.Current.CancellationToken);
