@@ -25,9 +25,9 @@ public sealed class AmbassadorConfig
     public string? PasswordFromEnv { get; set; }
 
     [JsonPropertyName("poolSize")]
-    [Description("Upstream connections shared by all clients for ordinary commands; stateful commands (MULTI, blocking, pub/sub, SELECT) get a pinned connection of their own.")]
+    [Description("Upstream connections shared by all clients for ordinary commands; stateful commands (MULTI, blocking, pub/sub, SELECT) get a pinned connection of their own. One batches best (Redis runs commands one at a time anyway); more spread a big reply's transfer and a broken connection's in-flight commands.")]
     [Range(1, 256)]
-    public int PoolSize { get; set; } = 4;
+    public int PoolSize { get; set; } = 1;
 
     [JsonPropertyName("connectTimeoutMs")]
     [Description("Timeout of an upstream connect, TLS handshake and AUTH/SELECT included.")]

@@ -11,7 +11,7 @@ public sealed class SidecarConfigLoaderTests
     {
         var config = SidecarConfigLoader.Load<AmbassadorConfig>(null, """{"upstream":"redis://r:6379/2"}""");
         Assert.Equal("127.0.0.1:6379", config.Listen);
-        Assert.Equal(4, config.PoolSize);
+        Assert.Equal(1, config.PoolSize);
         Assert.Equal(5, config.CircuitBreaker.FailureThreshold);
     }
 
