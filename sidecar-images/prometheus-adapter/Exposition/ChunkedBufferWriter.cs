@@ -58,17 +58,11 @@ internal sealed class ChunkedBufferWriter(int chunkSize = ChunkedBufferWriter.De
         }
 
         ReadOnlyMemory<byte>[] written = [.. chunks];
-        Reset();
-        return written;
-    }
-
-    /// <summary>Drops what was written; the writer starts over empty.</summary>
-    public void Reset()
-    {
         chunks.Clear();
         current = [];
         used = 0;
         WrittenCount = 0;
+        return written;
     }
 
     private void Reserve(int sizeHint)

@@ -36,9 +36,9 @@ internal static class AdapterEndpoints
         response.ContentLength = body.Length;
         // A flush per chunk waits while the client is slow to read (Kestrel's response buffer
         // limit), so each connection buffers about a chunk, not a whole copy of the body.
-        foreach (var chunk in body.Chunks)
+        for (var i = 0; i < body.Chunks.Count; i++)
         {
-            await response.BodyWriter.WriteAsync(chunk, context.RequestAborted);
+            await response.BodyWriter.WriteAsync(body.Chunks[i], context.RequestAborted);
         }
     }
 

@@ -122,6 +122,7 @@ internal static class LeafExtractor
     }
 
     // ASCII letters, digits and '_': a key of only these is written ".key" in a path, any other ["key"].
-    private static readonly SearchValues<byte> PlainKeyBytes = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"u8);
-    private static readonly SearchValues<char> PlainKeyChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    private const string PlainKey = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    private static readonly SearchValues<byte> PlainKeyBytes = SearchValues.Create(Encoding.ASCII.GetBytes(PlainKey));
+    private static readonly SearchValues<char> PlainKeyChars = SearchValues.Create(PlainKey);
 }
