@@ -4,7 +4,8 @@
 #   twemproxy   nutcracker from Debian in front of the same redis-server
 #   ambassador  the redis-ambassador sidecar (Release build) in front of the same redis-server
 # and prints the throughputs and the ratios. Sizes: N (requests, default 100000) and PIPELINED_N
-# (default 5 x N) for the -P 16 runs; CLIENTS (default 50); WARMUP_N (default 100000) requests before measuring.
+# (default 5 x N) for the -P 16 runs; CLIENTS (default 50); WARMUP_N (default 100000) requests before measuring;
+# ROUNDS (default 5) interleaved rounds, whose mean is the result.
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh"
@@ -14,6 +15,7 @@ N=${N:-100000}
 PIPELINED_N=${PIPELINED_N:-$((N * 5))}
 CLIENTS=${CLIENTS:-50}
 WARMUP_N=${WARMUP_N:-100000}
+ROUNDS=${ROUNDS:-5}
 
 bench_require redis-server redis-benchmark redis-cli nutcracker dotnet python3
 wait_port() {
@@ -63,29 +65,47 @@ for port in "$twem_port" "$amb_port"; do
 done
 
 declare -A rps
-run() { # name port mode
+run() { # name port mode round
   local args=(-h 127.0.0.1 -p "$2" -t set,get -c "$CLIENTS" --csv)
   if [ "$3" = "P16" ]; then args+=(-n "$PIPELINED_N" -P 16); else args+=(-n "$N"); fi
   while IFS=, read -r test value _; do
     test=${test//\"/}; value=${value//\"/}
-    case "$test" in SET|GET) rps["$1/$3/$test"]=$value ;; esac
+    case "$test" in SET|GET) rps["$1/$3/$test/$4"]=$value ;; esac
   done < <(redis-benchmark "${args[@]}" 2>/dev/null)
 }
 
-for mode in P1 P16; do
-  run direct "$redis_port" "$mode"
-  run twemproxy "$twem_port" "$mode"
-  run ambassador "$amb_port" "$mode"
+# Single runs swing by +-20 % on a shared 2-core machine (the three proxies' runs are seconds apart,
+# the neighbours' load is not), so the comparison is the mean over ROUNDS interleaved rounds; every
+# other round runs the ambassador before twemproxy, so a drift in load favours neither.
+for round in $(seq 1 "$ROUNDS"); do
+  for mode in P1 P16; do
+    run direct "$redis_port" "$mode" "$round"
+    if [ $((round % 2)) -eq 1 ]; then
+      run twemproxy "$twem_port" "$mode" "$round"; run ambassador "$amb_port" "$mode" "$round"
+    else
+      run ambassador "$amb_port" "$mode" "$round"; run twemproxy "$twem_port" "$mode" "$round"
+    fi
+  done
+  echo "round $round/$ROUNDS done" >&2
 done
 
 echo
-echo "redis-benchmark -t set,get -c $CLIENTS, -n $N (P1) / -n $PIPELINED_N (-P 16); requests per second"
-printf '%-8s %-4s %12s %12s %12s %14s %14s\n' mode cmd direct twemproxy ambassador amb/direct amb/twemproxy
+echo "redis-benchmark -t set,get -c $CLIENTS, -n $N (P1) / -n $PIPELINED_N (-P 16); requests per second, mean of $ROUNDS interleaved rounds"
+printf '%-8s %-4s %12s %12s %12s %14s %14s %16s\n' mode cmd direct twemproxy ambassador amb/direct amb/twemproxy "rounds min-max"
 for mode in P1 P16; do
   for cmd in SET GET; do
-    d=${rps["direct/$mode/$cmd"]}; t=${rps["twemproxy/$mode/$cmd"]}; a=${rps["ambassador/$mode/$cmd"]}
-    read -r ad at < <(python3 -c "print(f'{$a/$d:.2f} {$a/$t:.2f}')")
-    printf '%-8s %-4s %12.0f %12.0f %12.0f %14s %14s\n' "$mode" "$cmd" "$d" "$t" "$a" "$ad" "$at"
+    values=()
+    for round in $(seq 1 "$ROUNDS"); do
+      values+=("${rps["direct/$mode/$cmd/$round"]}" "${rps["twemproxy/$mode/$cmd/$round"]}" "${rps["ambassador/$mode/$cmd/$round"]}")
+    done
+    python3 - "$mode" "$cmd" "${values[@]}" <<'PY'
+import sys
+mode, cmd, v = sys.argv[1], sys.argv[2], [float(x) for x in sys.argv[3:]]
+d, t, a = v[0::3], v[1::3], v[2::3]
+mean = lambda xs: sum(xs) / len(xs)
+per_round = [x / y for x, y in zip(a, t)]
+print(f"{mode:<8} {cmd:<4} {mean(d):12.0f} {mean(t):12.0f} {mean(a):12.0f} {mean(a) / mean(d):14.2f} {mean(a) / mean(t):14.2f} {min(per_round):10.2f}-{max(per_round):.2f}")
+PY
   done
 done
 echo
