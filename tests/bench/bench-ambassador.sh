@@ -16,6 +16,7 @@ PIPELINED_N=${PIPELINED_N:-$((N * 5))}
 CLIENTS=${CLIENTS:-50}
 WARMUP_N=${WARMUP_N:-100000}
 ROUNDS=${ROUNDS:-5}
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench-ambassador: ROUNDS must be a positive whole number, got '$ROUNDS'" >&2; exit 2; }
 
 bench_require redis-server redis-benchmark redis-cli nutcracker dotnet python3
 wait_port() {
