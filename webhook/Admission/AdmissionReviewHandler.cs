@@ -57,14 +57,10 @@ public sealed class AdmissionReviewHandler
             return await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "too_large", $"request body of {request.ContentLength} bytes is over the limit of {options.MaxRequestBodyBytes}");
         }
 
-        JsonDocument document;
+        RequestBody body;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, DocumentOptions, context.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", $"malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {FirstSentence(e.Message)}");
+            body = await RequestBody.ReadAsync(request.BodyReader, request.ContentLength, context.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -75,83 +71,133 @@ public sealed class AdmissionReviewHandler
             return await RejectAsync(context, e.StatusCode, "bad_request", e.Message);
         }
 
-        using (document)
+        using (body)
         {
-            AdmissionRequest review;
+            var set = policies.Current;
+            if (TryAnswerKnownPod(body.Memory, policyName, set) is { } known)
+            {
+                return await AnswerAsync(context, known.Review, known.Hit.PodName, policyName, known.Hit.Response, known.Hit.Rendered, null);
+            }
+
+            JsonDocument document;
             try
             {
-                review = AdmissionReviewParser.Parse(document.RootElement);
+                document = JsonDocument.Parse(body.Memory, DocumentOptions);
+            }
+            catch (JsonException e)
+            {
+                return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", $"malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {FirstSentence(e.Message)}");
+            }
+
+            using (document)
+            {
+                return await HandleParsedAsync(context, document, policyName, set);
+            }
+        }
+    }
+
+    private async Task<string> HandleParsedAsync(HttpContext context, JsonDocument document, string? policyName, PolicySet set)
+    {
+        AdmissionRequest review;
+        try
+        {
+            review = AdmissionReviewParser.Parse(document.RootElement);
+        }
+        catch (AdmissionReviewException e)
+        {
+            return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", e.Message);
+        }
+
+        IReadOnlyList<CompiledPolicy> selected;
+        if (policyName is null)
+        {
+            selected = set.Policies;
+        }
+        else if (set.Find(policyName) is { } one)
+        {
+            selected = [one];
+        }
+        else
+        {
+            Log.PolicyNotFound(logger, review.Uid, policyName);
+            return await RejectAsync(context, StatusCodes.Status404NotFound, "not_found", $"SidecarPolicy '{policyName}' is not loaded");
+        }
+
+        AdmissionResponse response;
+        RenderedResponse rendered;
+        Exception? failure = null;
+        var labels = review.IsPodCreate ? policies.NamespaceLabels(review.Namespace) : null;
+        var pod = review.IsPodCreate ? review.ObjectJson : null;
+        var podJson = pod is { } podElement ? JsonMarshal.GetRawUtf8Value(podElement) : default;
+        var podName = PodName(review, pod);
+        MutationCache.Key? key = pod is not null
+            ? MutationCache.KeyOf(podJson, policyName ?? AllPolicies, review.Namespace, labels)
+            : null;
+        if (key is { } hitKey && cache.TryGet(hitKey, podJson, set, out var hit))
+        {
+            (response, rendered) = (hit.Response, hit.Rendered);
+        }
+        else
+        {
+            try
+            {
+                response = PodMutator.Mutate(review, selected, labels, out failure);
             }
             catch (AdmissionReviewException e)
             {
                 return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", e.Message);
             }
 
-            IReadOnlyList<CompiledPolicy> selected;
-            var set = policies.Current;
-            if (policyName is null)
+            rendered = AdmissionResponseWriter.Render(response);
+            if (key is { } missKey)
             {
-                selected = set.Policies;
+                cache.Add(missKey, podJson, set, response, rendered, podName);
             }
-            else if (set.Find(policyName) is { } one)
-            {
-                selected = [one];
-            }
-            else
-            {
-                Log.PolicyNotFound(logger, review.Uid, policyName);
-                return await RejectAsync(context, StatusCodes.Status404NotFound, "not_found", $"SidecarPolicy '{policyName}' is not loaded");
-            }
-
-            AdmissionResponse response;
-            RenderedResponse rendered;
-            Exception? failure = null;
-            var labels = review.IsPodCreate ? policies.NamespaceLabels(review.Namespace) : null;
-            var pod = review.IsPodCreate ? review.ObjectJson : null;
-            var podJson = pod is { } podElement ? JsonMarshal.GetRawUtf8Value(podElement) : default;
-            MutationCache.Key? key = pod is not null
-                ? MutationCache.KeyOf(podJson, policyName ?? AllPolicies, review.Namespace, labels)
-                : null;
-            if (key is not { } hit || !cache.TryGet(hit, podJson, set, out response, out rendered))
-            {
-                try
-                {
-                    response = PodMutator.Mutate(review, selected, labels, out failure);
-                }
-                catch (AdmissionReviewException e)
-                {
-                    return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", e.Message);
-                }
-
-                rendered = AdmissionResponseWriter.Render(response);
-                if (key is { } miss)
-                {
-                    cache.Add(miss, podJson, set, response, rendered);
-                }
-            }
-
-            LogDecision(review, pod, policyName ?? AllPolicies, response, failure);
-            metrics.Injected(response.AppliedPolicies);
-            await WriteAsync(context, rendered, review.Uid);
-            return response.Outcome switch
-            {
-                AdmissionOutcome.Skipped => "skipped",
-                AdmissionOutcome.Unchanged => "unchanged",
-                AdmissionOutcome.Injected => "injected",
-                AdmissionOutcome.FailedOpen => "failed_open",
-                _ => "denied",
-            };
         }
+
+        return await AnswerAsync(context, review, podName, policyName, response, rendered, failure);
     }
 
-    private void LogDecision(AdmissionRequest review, JsonElement? pod, string policy, AdmissionResponse response, Exception? failure)
+    /// <summary>
+    /// The cached answer for a review whose pod bytes the cache holds, found without parsing the pod
+    /// (<see cref="KnownPodReader"/>) but under the same key and checks as after a full parse. Null
+    /// sends the review down the parsing path, which also reports every error.
+    /// </summary>
+    private KnownPod? TryAnswerKnownPod(ReadOnlyMemory<byte> body, string? policyName, PolicySet set)
+    {
+        if (!KnownPodReader.TryRead(body.Span, cache, DocumentOptions, out var review, out var range)
+            || !review.IsPodCreate || (policyName is not null && set.Find(policyName) is null))
+        {
+            return null;
+        }
+
+        var pod = body.Span[range];
+        var key = MutationCache.KeyOf(pod, policyName ?? AllPolicies, review.Namespace, policies.NamespaceLabels(review.Namespace));
+        return cache.TryGet(key, pod, set, out var hit) ? new KnownPod(review, hit) : null;
+    }
+
+    private async Task<string> AnswerAsync(HttpContext context, AdmissionRequest review, string? podName, string? policyName, AdmissionResponse response, RenderedResponse rendered, Exception? failure)
+    {
+        LogDecision(review, podName, policyName ?? AllPolicies, response, failure);
+        metrics.Injected(response.AppliedPolicies);
+        await WriteAsync(context, rendered, review.Uid);
+        return response.Outcome switch
+        {
+            AdmissionOutcome.Skipped => "skipped",
+            AdmissionOutcome.Unchanged => "unchanged",
+            AdmissionOutcome.Injected => "injected",
+            AdmissionOutcome.FailedOpen => "failed_open",
+            _ => "denied",
+        };
+    }
+
+    private void LogDecision(AdmissionRequest review, string? name, string policy, AdmissionResponse response, Exception? failure)
     {
         if (response.Outcome == AdmissionOutcome.Skipped)
         {
             return;
         }
 
-        var name = PodName(review, pod);
         if (failure is not null)
         {
             if (failure is not InjectionException)
@@ -171,6 +217,7 @@ public sealed class AdmissionReviewHandler
         }
     }
 
+    /// <summary>The pod a review is about, as a person can grep for it.</summary>
     private static string? PodName(AdmissionRequest review, JsonElement? pod)
     {
         if (!string.IsNullOrEmpty(review.Name))
@@ -217,4 +264,7 @@ public sealed class AdmissionReviewHandler
 
         return message.TrimEnd('.');
     }
+
+    /// <param name="Review">The review's envelope: its pod is not kept (<see cref="AdmissionRequest.Object"/> is null).</param>
+    private sealed record KnownPod(AdmissionRequest Review, MutationCache.Hit Hit);
 }

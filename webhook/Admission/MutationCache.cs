@@ -19,7 +19,14 @@ public sealed class MutationCache
     /// <summary>At most this many answers (each holds its pod's JSON, typically a few KiB); full means start over.</summary>
     public const int Capacity = 1024;
 
+    /// <summary>Pods are found in a review by the hash of their first bytes; shorter pods are not indexed.</summary>
+    private const int PrefixLength = 64;
+
+    /// <summary>Distinct pods kept per prefix; more pods with the same first bytes take the parsing path.</summary>
+    private const int PodsPerPrefix = 8;
+
     private readonly ConcurrentDictionary<Key, Entry> entries = new();
+    private readonly ConcurrentDictionary<ulong, byte[][]> podsByPrefix = new();
 
     public static Key KeyOf(ReadOnlySpan<byte> podJson, string policyScope, string? @namespace, IReadOnlyDictionary<string, string>? namespaceLabels)
     {
@@ -44,19 +51,43 @@ public sealed class MutationCache
     }
 
     /// <summary>The answer computed for an identical review under <paramref name="policies"/>; its uid is the first review's.</summary>
-    public bool TryGet(Key key, ReadOnlySpan<byte> podJson, PolicySet policies, out AdmissionResponse response, out RenderedResponse rendered)
+    public bool TryGet(Key key, ReadOnlySpan<byte> podJson, PolicySet policies, out Hit hit)
     {
         if (entries.TryGetValue(key, out var entry) && ReferenceEquals(entry.Policies, policies) && podJson.SequenceEqual(entry.Pod))
         {
-            (response, rendered) = (entry.Response, entry.Rendered);
+            hit = new Hit(entry.Response, entry.Rendered, entry.PodName);
             return true;
         }
 
-        (response, rendered) = (null!, null!);
+        hit = default;
         return false;
     }
 
-    public void Add(Key key, ReadOnlySpan<byte> podJson, PolicySet policies, AdmissionResponse response, RenderedResponse rendered)
+    /// <summary>
+    /// The length of a cached pod that <paramref name="review"/> starts with, byte for byte. A pod's
+    /// JSON is one complete object, so a review that starts with it holds exactly that pod there:
+    /// the handler can skip parsing those bytes, which were parsed and checked when they were cached.
+    /// </summary>
+    public bool TryMatchPod(ReadOnlySpan<byte> review, out int length)
+    {
+        if (review.Length >= PrefixLength && podsByPrefix.TryGetValue(XxHash3.HashToUInt64(review[..PrefixLength]), out var pods))
+        {
+            foreach (var pod in pods)
+            {
+                if (review.StartsWith(pod))
+                {
+                    length = pod.Length;
+                    return true;
+                }
+            }
+        }
+
+        length = 0;
+        return false;
+    }
+
+    /// <param name="podName">The pod's name or generateName, for the log line of a hit.</param>
+    public void Add(Key key, ReadOnlySpan<byte> podJson, PolicySet policies, AdmissionResponse response, RenderedResponse rendered, string? podName)
     {
         if (response.Outcome is not (AdmissionOutcome.Injected or AdmissionOutcome.Unchanged))
         {
@@ -66,13 +97,26 @@ public sealed class MutationCache
         if (entries.Count >= Capacity)
         {
             entries.Clear();
+            podsByPrefix.Clear();
         }
 
-        entries[key] = new Entry(policies, podJson.ToArray(), response, rendered);
+        var pod = podJson.ToArray();
+        entries[key] = new Entry(policies, pod, response, rendered, podName);
+        if (pod.Length >= PrefixLength)
+        {
+            // The same pod in another namespace or under another policy path is indexed once.
+            podsByPrefix.AddOrUpdate(
+                XxHash3.HashToUInt64(pod.AsSpan(0, PrefixLength)),
+                _ => [pod],
+                (_, known) => known.Length >= PodsPerPrefix || known.Any(p => p.AsSpan().SequenceEqual(pod)) ? known : [.. known, pod]);
+        }
     }
 
     /// <param name="Context">The policy path, the namespace and its labels.</param>
     public readonly record struct Key(UInt128 PodHash, string Context);
 
-    private sealed record Entry(PolicySet Policies, byte[] Pod, AdmissionResponse Response, RenderedResponse Rendered);
+    /// <param name="Response">Carries the uid of the review it was computed for; answer with <see cref="Rendered"/> and the current uid.</param>
+    public readonly record struct Hit(AdmissionResponse Response, RenderedResponse Rendered, string? PodName);
+
+    private sealed record Entry(PolicySet Policies, byte[] Pod, AdmissionResponse Response, RenderedResponse Rendered, string? PodName);
 }

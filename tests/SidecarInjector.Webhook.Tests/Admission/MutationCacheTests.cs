@@ -1,4 +1,7 @@
+using System.Globalization;
+using System.Net;
 using System.Text;
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using SidecarInjector.Webhook.Admission;
 using SidecarInjector.Webhook.Injection;
@@ -48,6 +51,92 @@ public sealed class MutationCacheTests
     }
 
     [Fact]
+    [Trait("Category", "Integration")]
+    public async Task Replicas_sent_indented_get_the_same_patch_each_with_its_own_uid()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(Policies);
+        var client = server.Client();
+        var text = AdmissionFixtures.DeploymentReviewText();
+        var uid = AdmissionFixtures.DeploymentReview()["request"]!["uid"]!.GetValue<string>();
+
+        var answers = new List<JsonObject>();
+        foreach (var replica in new[] { uid, "replica-2", "replica-3" })
+        {
+            answers.Add(await PostAsync(client, text.Replace(uid, replica, StringComparison.Ordinal), HttpStatusCode.OK));
+        }
+
+        Assert.Equal([uid, "replica-2", "replica-3"], answers.Select(a => a["response"]!["uid"]!.GetValue<string>()));
+        Assert.All(answers, a => Assert.Equal("JSONPatch", a["response"]!["patchType"]!.GetValue<string>()));
+        Assert.All(answers, a => Assert.Equal(answers[0]["response"]!["patch"]!.GetValue<string>(), a["response"]!["patch"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task An_answered_pod_in_a_review_broken_after_it_gets_400_naming_the_byte_in_that_review()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(Policies);
+        var client = server.Client();
+        var text = AdmissionFixtures.DeploymentReview().ToJsonString();
+        await PostAsync(client, text, HttpStatusCode.OK);
+
+        var broken = text.Replace(",\"oldObject\":null", ",\"oldObject\":nul", StringComparison.Ordinal);
+        var answer = await PostTextAsync(client, broken, HttpStatusCode.BadRequest);
+
+        // The byte is counted in the review as sent, after the pod, not in some shortened copy of it.
+        var at = int.Parse(Regex.Match(answer, "malformed JSON at line 1, byte (\\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        var nul = broken.IndexOf("\"oldObject\":nul,", StringComparison.Ordinal);
+        Assert.True(nul > text.Length / 2, "the break is after the pod");
+        Assert.InRange(at, nul, nul + 20);
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task An_answered_pod_sent_to_kube_system_or_as_an_update_is_left_alone()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(Policies);
+        var client = server.Client();
+        var review = AdmissionFixtures.DeploymentReview();
+        Assert.Equal("JSONPatch", (await server.ReviewAsync(client, review))["patchType"]!.GetValue<string>());
+
+        var elsewhere = review.DeepClone();
+        elsewhere["request"]!["namespace"] = "kube-system";
+        var update = review.DeepClone();
+        update["request"]!["operation"] = "UPDATE";
+
+        Assert.Null((await server.ReviewAsync(client, elsewhere))["patch"]);
+        Assert.Null((await server.ReviewAsync(client, update))["patch"]);
+    }
+
+    [Fact]
+    [Trait("Category", "Integration")]
+    public async Task A_second_request_object_after_an_answered_pod_is_the_one_decided_on()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(Policies);
+        var client = server.Client();
+        var text = AdmissionFixtures.DeploymentReview().ToJsonString();
+        await PostAsync(client, text, HttpStatusCode.OK);
+
+        // Duplicate keys: System.Text.Json, like Go's decoder, keeps the last one.
+        var job = AdmissionFixtures.JobReview()["request"]!["object"]!.ToJsonString();
+        var twice = text.Replace(",\"oldObject\":", $",\"object\":{job},\"oldObject\":", StringComparison.Ordinal);
+        var answer = await PostAsync(client, twice, HttpStatusCode.OK);
+
+        Assert.True(answer["response"]!["allowed"]!.GetValue<bool>());
+        Assert.Null(answer["response"]!["patch"]);
+    }
+
+    private static async Task<JsonObject> PostAsync(HttpClient client, string body, HttpStatusCode expected) =>
+        JsonNode.Parse(await PostTextAsync(client, body, expected))!.AsObject();
+
+    private static async Task<string> PostTextAsync(HttpClient client, string body, HttpStatusCode expected)
+    {
+        using var response = await client.PostAsync("/mutate", AdmissionFixtures.Json(body), TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode}: {text}");
+        return text;
+    }
+
+    [Fact]
     public void A_hash_collision_is_a_miss_because_the_pod_bytes_are_compared()
     {
         var cache = new MutationCache();
@@ -56,12 +145,41 @@ public sealed class MutationCacheTests
         var impostor = Encoding.UTF8.GetBytes("""{"metadata":{"generateName":"b-"}}""");
         var key = MutationCache.KeyOf(pod, "*", "shop", null);
         var response = new AdmissionResponse("uid-1", AdmissionOutcome.Unchanged, null, [], new Dictionary<string, string>(), [], null);
-        cache.Add(key, pod, policies, response, AdmissionResponseWriter.Render(response));
+        cache.Add(key, pod, policies, response, AdmissionResponseWriter.Render(response), "a-");
 
-        Assert.True(cache.TryGet(key, pod, policies, out _, out _));
+        Assert.True(cache.TryGet(key, pod, policies, out var hit));
+        Assert.Equal("a-", hit.PodName);
         // The impostor presented under the very same key, as a colliding hash would.
-        Assert.False(cache.TryGet(key, impostor, policies, out _, out _));
-        Assert.False(cache.TryGet(MutationCache.KeyOf(pod, "*", "other-namespace", null), pod, policies, out _, out _));
-        Assert.False(cache.TryGet(key, pod, PolicySet.Create([]), out _, out _));
+        Assert.False(cache.TryGet(key, impostor, policies, out _));
+        Assert.False(cache.TryGet(MutationCache.KeyOf(pod, "*", "other-namespace", null), pod, policies, out _));
+        Assert.False(cache.TryGet(key, pod, PolicySet.Create([]), out _));
+    }
+
+    [Fact]
+    public void Finds_a_cached_pod_only_where_a_review_holds_it_byte_for_byte()
+    {
+        var cache = new MutationCache();
+        var pod = Encoding.UTF8.GetBytes("""{"metadata":{"generateName":"checkout-7d9f8c-","labels":{"app":"checkout"}},"spec":{}}""");
+        var response = new AdmissionResponse("uid-1", AdmissionOutcome.Unchanged, null, [], new Dictionary<string, string>(), [], null);
+        cache.Add(MutationCache.KeyOf(pod, "*", "shop", null), pod, PolicySet.Empty, response, AdmissionResponseWriter.Render(response), null);
+
+        Assert.True(cache.TryMatchPod([.. pod, .. ",\"oldObject\":null}}"u8], out var length));
+        Assert.Equal(pod.Length, length);
+        // The same first bytes, then a different pod: it has to be parsed.
+        var sibling = Encoding.UTF8.GetBytes("""{"metadata":{"generateName":"checkout-7d9f8c-","labels":{"app":"checkout"}},"spec":{"x":1}}""");
+        Assert.False(cache.TryMatchPod(sibling, out _));
+        Assert.False(cache.TryMatchPod(pod.AsSpan(0, pod.Length - 1), out _));
+    }
+
+    [Fact]
+    public void Pods_shorter_than_the_index_prefix_are_not_found_without_parsing()
+    {
+        var cache = new MutationCache();
+        var pod = Encoding.UTF8.GetBytes("""{"metadata":{}}""");
+        var response = new AdmissionResponse("uid-1", AdmissionOutcome.Unchanged, null, [], new Dictionary<string, string>(), [], null);
+        cache.Add(MutationCache.KeyOf(pod, "*", "shop", null), pod, PolicySet.Empty, response, AdmissionResponseWriter.Render(response), null);
+
+        Assert.False(cache.TryMatchPod([.. pod, .. new byte[100]], out _));
+        Assert.True(cache.TryGet(MutationCache.KeyOf(pod, "*", "shop", null), pod, PolicySet.Empty, out _));
     }
 }

@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SidecarInjector.Webhook.Admission;
+using SidecarInjector.Webhook.Injection;
+
+namespace SidecarInjector.Webhook.Tests.Admission;
+
+/// <summary>
+/// Finding an already answered pod in a review without parsing it: it must find the pod wherever
+/// kube-apiserver puts it, read the rest of the review exactly as the full parse does, and step
+/// aside (false) for anything the full parse would read differently or reject.
+/// </summary>
+public sealed class KnownPodReaderTests
+{
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 128 };
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Finds_a_cached_pod_and_reads_the_review_around_it(bool indented)
+    {
+        var review = AdmissionFixtures.DeploymentReview();
+        var body = Bytes(review, indented);
+        var cache = CacheHolding(body);
+
+        Assert.True(KnownPodReader.TryRead(body, cache, Options, out var read, out var pod));
+
+        Assert.Equal(PodOf(body), body[pod]);
+        Assert.Equal(review["request"]!["uid"]!.GetValue<string>(), read.Uid);
+        Assert.Equal("checkout", read.Namespace);
+        Assert.True(read.IsPodCreate);
+        Assert.Null(read.Object);
+    }
+
+    [Fact]
+    public void Steps_aside_for_a_pod_it_has_not_seen()
+    {
+        var cache = CacheHolding(AdmissionFixtures.DeploymentReview());
+        var other = AdmissionFixtures.DeploymentReview();
+        other["request"]!["object"]!["metadata"]!["labels"]!["app"] = "billing";
+
+        Assert.False(KnownPodReader.TryRead(Bytes(other), cache, Options, out _, out _));
+    }
+
+    [Fact]
+    public void Does_not_take_an_object_field_elsewhere_in_the_review_for_the_pod()
+    {
+        var review = AdmissionFixtures.DeploymentReview();
+        var cache = CacheHolding(review);
+        // The same pod bytes under userInfo.extra, before request.object: never the pod.
+        var decoy = AdmissionFixtures.DeploymentReview();
+        decoy["request"]!["userInfo"]!["extra"] = new JsonObject { ["object"] = review["request"]!["object"]!.DeepClone() };
+        var other = AdmissionFixtures.JobReview()["request"]!["object"]!.DeepClone();
+        decoy["request"]!["object"] = other;
+
+        Assert.False(KnownPodReader.TryRead(Bytes(decoy), cache, Options, out _, out _));
+    }
+
+    [Fact]
+    public void Steps_aside_when_a_second_request_object_follows_the_pod()
+    {
+        var review = AdmissionFixtures.DeploymentReview();
+        var cache = CacheHolding(review);
+        // The full parse reads the last "object": the reader must not answer for the first.
+        var text = review.ToJsonString();
+        var job = AdmissionFixtures.JobReview()["request"]!["object"]!.ToJsonString();
+        var twice = text.Replace(",\"oldObject\":", $",\"object\":{job},\"oldObject\":", StringComparison.Ordinal);
+        Assert.NotEqual(text, twice);
+
+        Assert.False(KnownPodReader.TryRead(Encoding.UTF8.GetBytes(twice), cache, Options, out _, out _));
+    }
+
+    [Theory]
+    [InlineData(",\"oldObject\":null", ",\"oldObject\":nul")]
+    [InlineData(",\"oldObject\":null", ",\"oldObject\":null,")]
+    [InlineData("\"uid\":\"", "\"uid\":7,\"x\":\"")]
+    [InlineData("\"operation\":\"CREATE\"", "\"operation\":[\"CREATE\"]")]
+    public void Steps_aside_for_a_review_the_full_parse_rejects(string part, string broken)
+    {
+        var review = AdmissionFixtures.DeploymentReview();
+        var cache = CacheHolding(review);
+        var text = review.ToJsonString();
+        var bad = text.Replace(part, broken, StringComparison.Ordinal);
+        Assert.NotEqual(text, bad);
+
+        Assert.False(KnownPodReader.TryRead(Encoding.UTF8.GetBytes(bad), cache, Options, out _, out _));
+    }
+
+    [Fact]
+    public void Reads_an_update_of_a_known_pod_as_an_update()
+    {
+        var review = AdmissionFixtures.DeploymentReview();
+        var cache = CacheHolding(review);
+        review["request"]!["operation"] = "UPDATE";
+
+        Assert.True(KnownPodReader.TryRead(Bytes(review), cache, Options, out var read, out _));
+        Assert.False(read.IsPodCreate);
+    }
+
+    /// <summary>A cache holding the pod of <paramref name="review"/> as the handler caches it: its bytes as they are in the review.</summary>
+    private static MutationCache CacheHolding(JsonObject review) => CacheHolding(Bytes(review));
+
+    private static MutationCache CacheHolding(byte[] review)
+    {
+        var cache = new MutationCache();
+        var pod = PodOf(review);
+        var response = new AdmissionResponse("uid-0", AdmissionOutcome.Unchanged, null, [], new Dictionary<string, string>(), [], null);
+        cache.Add(MutationCache.KeyOf(pod, "*", "checkout", null), pod, PolicySet.Empty, response, AdmissionResponseWriter.Render(response), null);
+        return cache;
+    }
+
+    private static byte[] PodOf(byte[] review)
+    {
+        using var document = JsonDocument.Parse(review);
+        return System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(document.RootElement.GetProperty("request").GetProperty("object")).ToArray();
+    }
+
+    private static byte[] Bytes(JsonNode node, bool indented = false) =>
+        Encoding.UTF8.GetBytes(node.ToJsonString(new JsonSerializerOptions { WriteIndented = indented }));
+}

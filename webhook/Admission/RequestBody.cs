@@ -1,0 +1,77 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace SidecarInjector.Webhook.Admission;
+
+/// <summary>
+/// A request body read whole into one pooled array. JsonDocument.ParseAsync(Stream) does the same
+/// internally, but keeps the bytes to itself; the handler needs them first, to find a pod it has
+/// already answered before parsing anything (see <see cref="MutationCache.TryMatchPod"/>).
+/// Kestrel's MaxRequestBodySize still applies while reading, so a body over the limit fails with
+/// its 413 long before it could be held here.
+/// </summary>
+public sealed class RequestBody : IDisposable
+{
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    private byte[] array;
+    private int length;
+
+    private RequestBody(byte[] array) => this.array = array;
+
+    /// <summary>The body without a leading UTF-8 byte order mark (which JsonDocument.ParseAsync also skips).</summary>
+    public ReadOnlyMemory<byte> Memory =>
+        array.AsSpan(0, length).StartsWith(Utf8Bom) ? array.AsMemory(Utf8Bom.Length, length - Utf8Bom.Length) : array.AsMemory(0, length);
+
+    /// <exception cref="BadHttpRequestException">From Kestrel: the body is over the limit (413) or broken off.</exception>
+    public static async Task<RequestBody> ReadAsync(PipeReader reader, long? contentLength, CancellationToken cancellationToken)
+    {
+        // Content-Length was checked against the limit already; chunked bodies start small and grow.
+        var body = new RequestBody(ArrayPool<byte>.Shared.Rent(contentLength is > 0 and <= int.MaxValue ? (int)contentLength : 16 * 1024));
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(cancellationToken);
+                foreach (var segment in result.Buffer)
+                {
+                    body.Append(segment.Span);
+                }
+
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return body;
+                }
+            }
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        var rented = Interlocked.Exchange(ref array, []);
+        if (rented.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        if (array.Length - length < bytes.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(array.Length * 2, length + bytes.Length));
+            array.AsSpan(0, length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(array);
+            array = larger;
+        }
+
+        bytes.CopyTo(array.AsSpan(length));
+        length += bytes.Length;
+    }
+}
