@@ -22,6 +22,9 @@ public sealed class AdmissionReviewHandler
     private readonly ILogger<AdmissionReviewHandler> logger;
     private readonly MutationCache cache = new();
 
+    /// <summary>Where the last review read by <see cref="KnownPodReader"/> had its pod; races only cost a miss.</summary>
+    private int podOffsetHint;
+
     public AdmissionReviewHandler(IPolicySource policies, AdmissionMetrics metrics, AdmissionOptions options, ILogger<AdmissionReviewHandler> logger)
     {
         this.policies = policies;
@@ -165,7 +168,7 @@ public sealed class AdmissionReviewHandler
     /// </summary>
     private KnownPod? TryAnswerKnownPod(ReadOnlyMemory<byte> body, string? policyName, PolicySet set)
     {
-        if (!KnownPodReader.TryRead(body.Span, cache, DocumentOptions, out var review, out var range)
+        if (!KnownPodReader.TryRead(body.Span, cache, DocumentOptions, ref podOffsetHint, out var review, out var range)
             || !review.IsPodCreate || (policyName is not null && set.Find(policyName) is null))
         {
             return null;

@@ -15,12 +15,35 @@ public static class KnownPodReader
 {
     private static ReadOnlySpan<byte> Placeholder => "{}"u8;
 
+    /// <param name="hint">
+    /// Where the pod was in the last review read, tried before reading up to the pod: reviews from one
+    /// controller put it at the same offset. Updated when the pod is found elsewhere. Any value is safe,
+    /// because the pod is only taken where the parse of the review around it finds request.object.
+    /// </param>
     /// <param name="review">The review's fields; <see cref="AdmissionRequest.Object"/> is null, the pod is <paramref name="pod"/>.</param>
     /// <param name="pod">Where the pod's bytes are in <paramref name="body"/>.</param>
-    public static bool TryRead(ReadOnlySpan<byte> body, MutationCache cache, JsonDocumentOptions options, out AdmissionRequest review, out Range pod)
+    public static bool TryRead(ReadOnlySpan<byte> body, MutationCache cache, JsonDocumentOptions options, ref int hint, out AdmissionRequest review, out Range pod)
+    {
+        var guess = hint;
+        if (guess > 0 && guess < body.Length && TryReadAt(body, guess, cache, options, out review, out pod))
+        {
+            return true;
+        }
+
+        if (TryLocateObject(body, options.MaxDepth, out var start) && start != guess && TryReadAt(body, start, cache, options, out review, out pod))
+        {
+            hint = start;
+            return true;
+        }
+
+        (review, pod) = (null!, default);
+        return false;
+    }
+
+    private static bool TryReadAt(ReadOnlySpan<byte> body, int start, MutationCache cache, JsonDocumentOptions options, out AdmissionRequest review, out Range pod)
     {
         (review, pod) = (null!, default);
-        if (!TryLocateObject(body, options.MaxDepth, out var start) || !cache.TryMatchPod(body[start..], out var length))
+        if (!cache.TryMatchPod(body[start..], out var length))
         {
             return false;
         }
@@ -35,7 +58,8 @@ public static class KnownPodReader
             using var document = JsonDocument.Parse(envelope.AsMemory(0, envelopeLength), options);
             var parsed = AdmissionReviewParser.Parse(document.RootElement);
 
-            // The parser must have taken the placeholder as request.object, not another "object" later on.
+            // The parser must have taken the placeholder as request.object: not another "object" later on,
+            // nor a pod's bytes found somewhere else in the review.
             if (parsed.ObjectJson is not { } placeholder
                 || !JsonMarshal.GetRawUtf8Value(placeholder).Overlaps(envelope.AsSpan(start, Placeholder.Length), out var offset) || offset != 0)
             {

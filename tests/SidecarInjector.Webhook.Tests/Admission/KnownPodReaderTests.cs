@@ -23,14 +23,50 @@ public sealed class KnownPodReaderTests
         var review = AdmissionFixtures.DeploymentReview();
         var body = Bytes(review, indented);
         var cache = CacheHolding(body);
+        var hint = 0;
 
-        Assert.True(KnownPodReader.TryRead(body, cache, Options, out var read, out var pod));
+        Assert.True(KnownPodReader.TryRead(body, cache, Options, ref hint, out var read, out var pod));
 
         Assert.Equal(PodOf(body), body[pod]);
         Assert.Equal(review["request"]!["uid"]!.GetValue<string>(), read.Uid);
         Assert.Equal("checkout", read.Namespace);
         Assert.True(read.IsPodCreate);
         Assert.Null(read.Object);
+        Assert.Equal(pod.Start.Value, hint);
+    }
+
+    [Fact]
+    public void Finds_the_pod_where_the_hint_says_or_else_where_it_is()
+    {
+        var review = AdmissionFixtures.DeploymentReview();
+        var cache = CacheHolding(review);
+        var body = Bytes(review);
+        var hint = 0;
+        Assert.True(KnownPodReader.TryRead(body, cache, Options, ref hint, out _, out var pod));
+
+        // The next replica's uid is longer: its pod starts further on.
+        review["request"]!["uid"] = "replica-with-a-much-longer-uid-than-the-first-" + Guid.NewGuid();
+        var next = Bytes(review);
+        Assert.True(KnownPodReader.TryRead(next, cache, Options, ref hint, out var read, out var nextPod));
+        Assert.Equal(read.Uid, review["request"]!["uid"]!.GetValue<string>());
+        Assert.True(nextPod.Start.Value > pod.Start.Value);
+        Assert.Equal(nextPod.Start.Value, hint);
+    }
+
+    [Fact]
+    public void A_hint_pointing_at_the_pod_bytes_outside_request_object_is_not_taken()
+    {
+        var review = AdmissionFixtures.DeploymentReview();
+        var cache = CacheHolding(review);
+        var decoy = AdmissionFixtures.DeploymentReview();
+        decoy["request"]!["userInfo"]!["extra"] = new JsonObject { ["object"] = review["request"]!["object"]!.DeepClone() };
+        decoy["request"]!["object"] = AdmissionFixtures.JobReview()["request"]!["object"]!.DeepClone();
+        var body = Bytes(decoy);
+        var pod = Bytes(review["request"]!["object"]!);
+        var hint = body.AsSpan().IndexOf(pod);
+        Assert.True(hint > 0);
+
+        Assert.False(KnownPodReader.TryRead(body, cache, Options, ref hint, out _, out _));
     }
 
     [Fact]
@@ -40,7 +76,7 @@ public sealed class KnownPodReaderTests
         var other = AdmissionFixtures.DeploymentReview();
         other["request"]!["object"]!["metadata"]!["labels"]!["app"] = "billing";
 
-        Assert.False(KnownPodReader.TryRead(Bytes(other), cache, Options, out _, out _));
+        Assert.False(TryRead(Bytes(other), cache, out _));
     }
 
     [Fact]
@@ -54,7 +90,7 @@ public sealed class KnownPodReaderTests
         var other = AdmissionFixtures.JobReview()["request"]!["object"]!.DeepClone();
         decoy["request"]!["object"] = other;
 
-        Assert.False(KnownPodReader.TryRead(Bytes(decoy), cache, Options, out _, out _));
+        Assert.False(TryRead(Bytes(decoy), cache, out _));
     }
 
     [Fact]
@@ -68,7 +104,7 @@ public sealed class KnownPodReaderTests
         var twice = text.Replace(",\"oldObject\":", $",\"object\":{job},\"oldObject\":", StringComparison.Ordinal);
         Assert.NotEqual(text, twice);
 
-        Assert.False(KnownPodReader.TryRead(Encoding.UTF8.GetBytes(twice), cache, Options, out _, out _));
+        Assert.False(TryRead(Encoding.UTF8.GetBytes(twice), cache, out _));
     }
 
     [Theory]
@@ -84,7 +120,7 @@ public sealed class KnownPodReaderTests
         var bad = text.Replace(part, broken, StringComparison.Ordinal);
         Assert.NotEqual(text, bad);
 
-        Assert.False(KnownPodReader.TryRead(Encoding.UTF8.GetBytes(bad), cache, Options, out _, out _));
+        Assert.False(TryRead(Encoding.UTF8.GetBytes(bad), cache, out _));
     }
 
     [Fact]
@@ -94,8 +130,15 @@ public sealed class KnownPodReaderTests
         var cache = CacheHolding(review);
         review["request"]!["operation"] = "UPDATE";
 
-        Assert.True(KnownPodReader.TryRead(Bytes(review), cache, Options, out var read, out _));
+        Assert.True(TryRead(Bytes(review), cache, out var read));
         Assert.False(read.IsPodCreate);
+    }
+
+    /// <summary>A review read with no hint of where its pod is.</summary>
+    private static bool TryRead(byte[] body, MutationCache cache, out AdmissionRequest review)
+    {
+        var hint = 0;
+        return KnownPodReader.TryRead(body, cache, Options, ref hint, out review, out _);
     }
 
     /// <summary>A cache holding the pod of <paramref name="review"/> as the handler caches it: its bytes as they are in the review.</summary>
