@@ -3,17 +3,17 @@
 # AdmissionReview that gets a sidecar injected) and, in the same run, a no-op Kestrel HTTPS
 # endpoint that only parses the review and echoes the uid. Prints both throughputs, both p99
 # latencies and the ratios. Goal: throughput >= 0.9x the no-op's, p99 <= 1.5x.
-# Tunables: DURATION (s, per round), CONNECTIONS, THREADS, ROUNDS (default 4, every other one with
+# Tunables: DURATION (s, per round), CONNECTIONS, THREADS, ROUNDS (default 12, every other one with
 # the webhook first; the result is the mean), WARMUP (s per endpoint; a webhook in a cluster runs
 # warm, and tiered compilation needs a few seconds of load to settle).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_init webhook
 
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-ROUNDS=${ROUNDS:-4}
+ROUNDS=${ROUNDS:-12}
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench-webhook: ROUNDS must be a positive whole number, got '$ROUNDS'" >&2; exit 2; }
 WARMUP=${WARMUP:-10}
 WEBHOOK_PORT=${WEBHOOK_PORT:-18443}
