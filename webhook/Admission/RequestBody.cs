@@ -12,6 +12,8 @@ namespace SidecarInjector.Webhook.Admission;
 /// </summary>
 public sealed class RequestBody : IDisposable
 {
+    private const int MaxInitialBytes = 256 * 1024;
+
     private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 
     private byte[] array;
@@ -26,8 +28,9 @@ public sealed class RequestBody : IDisposable
     /// <exception cref="BadHttpRequestException">From Kestrel: the body is over the limit (413) or broken off.</exception>
     public static async Task<RequestBody> ReadAsync(PipeReader reader, long? contentLength, CancellationToken cancellationToken)
     {
-        // Content-Length was checked against the limit already; chunked bodies start small and grow.
-        var body = new RequestBody(ArrayPool<byte>.Shared.Rent(contentLength is > 0 and <= int.MaxValue ? (int)contentLength : 16 * 1024));
+        // Content-Length was checked against the limit already. The buffer starts at most at 256 KiB and
+        // grows with what arrives, so a client announcing 7 MiB and sending nothing holds little.
+        var body = new RequestBody(ArrayPool<byte>.Shared.Rent(contentLength is > 0 ? (int)Math.Min(contentLength.Value, MaxInitialBytes) : 16 * 1024));
         try
         {
             while (true)

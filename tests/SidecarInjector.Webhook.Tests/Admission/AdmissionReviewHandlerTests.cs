@@ -247,6 +247,37 @@ public sealed class AdmissionReviewHandlerTests
     }
 
     [Fact]
+    public async Task Accepts_a_review_that_starts_with_a_UTF8_byte_order_mark()
+    {
+        await using var server = await AdmissionTestServer.StartAsync(TwoPolicies());
+        using var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(AdmissionFixtures.DeploymentReviewText())]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await server.Client().PostAsync("/mutate", content, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"patchType\":\"JSONPatch\"", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Injects_a_pod_whose_review_is_larger_than_the_first_read_buffer(bool chunked)
+    {
+        await using var server = await AdmissionTestServer.StartAsync(TwoPolicies());
+        var review = AdmissionFixtures.DeploymentReview();
+        review["request"]!["object"]!["metadata"]!["annotations"]!["example.com/big"] = new string('x', 600 * 1024);
+        var body = Encoding.UTF8.GetBytes(review.ToJsonString());
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/mutate") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        request.Headers.TransferEncodingChunked = chunked;
+        using var response = await server.Client().SendAsync(request, TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Contains("\"patchType\":\"JSONPatch\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rejects_a_non_JSON_content_type_with_400()
     {
         await using var server = await AdmissionTestServer.StartAsync(TwoPolicies());
