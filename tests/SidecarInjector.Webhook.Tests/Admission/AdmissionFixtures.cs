@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using SidecarInjector.Tests.Shared;
+using SidecarInjector.Webhook.Admission;
+using SidecarInjector.Webhook.Injection;
 
 namespace SidecarInjector.Webhook.Tests.Admission;
 
@@ -18,6 +20,25 @@ public static class AdmissionFixtures
     public static StringContent Json(JsonNode review) => Json(review.ToJsonString());
 
     public static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    /// <summary>
+    /// The compact <paramref name="review"/> with a second <c>request.object</c>, the Job's pod, after
+    /// the first: JSON allows duplicate keys, and System.Text.Json, like Go's decoder, keeps the last.
+    /// </summary>
+    public static string WithJobPodAsSecondObject(JsonNode review)
+    {
+        var text = review.ToJsonString();
+        var job = JobReview()["request"]!["object"]!.ToJsonString();
+        var twice = text.Replace(",\"oldObject\":", $",\"object\":{job},\"oldObject\":", StringComparison.Ordinal);
+        return twice != text ? twice : throw new InvalidOperationException("the review has no oldObject to put the second object before");
+    }
+
+    /// <summary>An answered-for cache entry: <paramref name="pod"/> unchanged, in <paramref name="namespace"/>, for every policy.</summary>
+    public static void AddUnchanged(this MutationCache cache, byte[] pod, string @namespace, PolicySet policies, string? podName = null)
+    {
+        var response = new AdmissionResponse("uid-0", AdmissionOutcome.Unchanged, null, [], new Dictionary<string, string>(), [], null);
+        cache.Add(MutationCache.KeyOf(pod, "*", @namespace, null), pod, policies, response, AdmissionResponseWriter.Render(response), podName);
+    }
 
     public static string LoggingPolicy(string name, string injection = "OptIn", string failurePolicy = "Ignore", int priority = 100, string volume = "app-logs") => $$"""
         apiVersion: sidecarinjector.io/v1alpha1

@@ -58,10 +58,7 @@ public sealed class KnownPodReaderTests
     {
         var review = AdmissionFixtures.DeploymentReview();
         var cache = CacheHolding(review);
-        var decoy = AdmissionFixtures.DeploymentReview();
-        decoy["request"]!["userInfo"]!["extra"] = new JsonObject { ["object"] = review["request"]!["object"]!.DeepClone() };
-        decoy["request"]!["object"] = AdmissionFixtures.JobReview()["request"]!["object"]!.DeepClone();
-        var body = Bytes(decoy);
+        var body = Bytes(Decoy(review));
         var pod = Bytes(review["request"]!["object"]!);
         var hint = body.AsSpan().IndexOf(pod);
         Assert.True(hint > 0);
@@ -84,13 +81,7 @@ public sealed class KnownPodReaderTests
     {
         var review = AdmissionFixtures.DeploymentReview();
         var cache = CacheHolding(review);
-        // The same pod bytes under userInfo.extra, before request.object: never the pod.
-        var decoy = AdmissionFixtures.DeploymentReview();
-        decoy["request"]!["userInfo"]!["extra"] = new JsonObject { ["object"] = review["request"]!["object"]!.DeepClone() };
-        var other = AdmissionFixtures.JobReview()["request"]!["object"]!.DeepClone();
-        decoy["request"]!["object"] = other;
-
-        Assert.False(TryRead(Bytes(decoy), cache, out _));
+        Assert.False(TryRead(Bytes(Decoy(review)), cache, out _));
     }
 
     [Fact]
@@ -99,10 +90,7 @@ public sealed class KnownPodReaderTests
         var review = AdmissionFixtures.DeploymentReview();
         var cache = CacheHolding(review);
         // The full parse reads the last "object": the reader must not answer for the first.
-        var text = review.ToJsonString();
-        var job = AdmissionFixtures.JobReview()["request"]!["object"]!.ToJsonString();
-        var twice = text.Replace(",\"oldObject\":", $",\"object\":{job},\"oldObject\":", StringComparison.Ordinal);
-        Assert.NotEqual(text, twice);
+        var twice = AdmissionFixtures.WithJobPodAsSecondObject(review);
 
         Assert.False(TryRead(Encoding.UTF8.GetBytes(twice), cache, out _));
     }
@@ -134,6 +122,18 @@ public sealed class KnownPodReaderTests
         Assert.False(read.IsPodCreate);
     }
 
+    /// <summary>
+    /// The Job's pod as request.object, and <paramref name="review"/>'s pod bytes under
+    /// userInfo.extra.object, before it: the same bytes, never the pod.
+    /// </summary>
+    private static JsonObject Decoy(JsonObject review)
+    {
+        var decoy = AdmissionFixtures.DeploymentReview();
+        decoy["request"]!["userInfo"]!["extra"] = new JsonObject { ["object"] = review["request"]!["object"]!.DeepClone() };
+        decoy["request"]!["object"] = AdmissionFixtures.JobReview()["request"]!["object"]!.DeepClone();
+        return decoy;
+    }
+
     /// <summary>A review read with no hint of where its pod is.</summary>
     private static bool TryRead(byte[] body, MutationCache cache, out AdmissionRequest review)
     {
@@ -147,9 +147,7 @@ public sealed class KnownPodReaderTests
     private static MutationCache CacheHolding(byte[] review)
     {
         var cache = new MutationCache();
-        var pod = PodOf(review);
-        var response = new AdmissionResponse("uid-0", AdmissionOutcome.Unchanged, null, [], new Dictionary<string, string>(), [], null);
-        cache.Add(MutationCache.KeyOf(pod, "*", "checkout", null), pod, PolicySet.Empty, response, AdmissionResponseWriter.Render(response), null);
+        cache.AddUnchanged(PodOf(review), "checkout", PolicySet.Empty);
         return cache;
     }
 

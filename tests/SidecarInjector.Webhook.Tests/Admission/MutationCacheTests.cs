@@ -116,9 +116,7 @@ public sealed class MutationCacheTests
         var text = AdmissionFixtures.DeploymentReview().ToJsonString();
         await PostAsync(client, text, HttpStatusCode.OK);
 
-        // Duplicate keys: System.Text.Json, like Go's decoder, keeps the last one.
-        var job = AdmissionFixtures.JobReview()["request"]!["object"]!.ToJsonString();
-        var twice = text.Replace(",\"oldObject\":", $",\"object\":{job},\"oldObject\":", StringComparison.Ordinal);
+        var twice = AdmissionFixtures.WithJobPodAsSecondObject(AdmissionFixtures.DeploymentReview());
         var answer = await PostAsync(client, twice, HttpStatusCode.OK);
 
         Assert.True(answer["response"]!["allowed"]!.GetValue<bool>());
@@ -144,8 +142,7 @@ public sealed class MutationCacheTests
         var pod = Encoding.UTF8.GetBytes("""{"metadata":{"generateName":"a-"}}""");
         var impostor = Encoding.UTF8.GetBytes("""{"metadata":{"generateName":"b-"}}""");
         var key = MutationCache.KeyOf(pod, "*", "shop", null);
-        var response = new AdmissionResponse("uid-1", AdmissionOutcome.Unchanged, null, [], new Dictionary<string, string>(), [], null);
-        cache.Add(key, pod, policies, response, AdmissionResponseWriter.Render(response), "a-");
+        cache.AddUnchanged(pod, "shop", policies, "a-");
 
         Assert.True(cache.TryGet(key, pod, policies, out var hit));
         Assert.Equal("a-", hit.PodName);
@@ -160,8 +157,7 @@ public sealed class MutationCacheTests
     {
         var cache = new MutationCache();
         var pod = Encoding.UTF8.GetBytes("""{"metadata":{"generateName":"checkout-7d9f8c-","labels":{"app":"checkout"}},"spec":{}}""");
-        var response = new AdmissionResponse("uid-1", AdmissionOutcome.Unchanged, null, [], new Dictionary<string, string>(), [], null);
-        cache.Add(MutationCache.KeyOf(pod, "*", "shop", null), pod, PolicySet.Empty, response, AdmissionResponseWriter.Render(response), null);
+        cache.AddUnchanged(pod, "shop", PolicySet.Empty);
 
         Assert.True(cache.TryMatchPod([.. pod, .. ",\"oldObject\":null}}"u8], out var length));
         Assert.Equal(pod.Length, length);
@@ -176,8 +172,7 @@ public sealed class MutationCacheTests
     {
         var cache = new MutationCache();
         var pod = Encoding.UTF8.GetBytes("""{"metadata":{}}""");
-        var response = new AdmissionResponse("uid-1", AdmissionOutcome.Unchanged, null, [], new Dictionary<string, string>(), [], null);
-        cache.Add(MutationCache.KeyOf(pod, "*", "shop", null), pod, PolicySet.Empty, response, AdmissionResponseWriter.Render(response), null);
+        cache.AddUnchanged(pod, "shop", PolicySet.Empty);
 
         Assert.False(cache.TryMatchPod([.. pod, .. new byte[100]], out _));
         Assert.True(cache.TryGet(MutationCache.KeyOf(pod, "*", "shop", null), pod, PolicySet.Empty, out _));
