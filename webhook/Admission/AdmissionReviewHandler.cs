@@ -133,9 +133,7 @@ public sealed class AdmissionReviewHandler
         var pod = review.IsPodCreate ? review.ObjectJson : null;
         var podJson = pod is { } podElement ? JsonMarshal.GetRawUtf8Value(podElement) : default;
         var podName = PodName(review, pod);
-        MutationCache.Key? key = pod is not null
-            ? MutationCache.KeyOf(podJson, policyName ?? AllPolicies, review.Namespace, labels)
-            : null;
+        MutationCache.Key? key = pod is not null ? CacheKey(podJson, policyName, review, labels) : null;
         if (key is { } hitKey && cache.TryGet(hitKey, podJson, set, out var hit))
         {
             (response, rendered) = (hit.Response, hit.Rendered);
@@ -175,9 +173,13 @@ public sealed class AdmissionReviewHandler
         }
 
         var pod = body.Span[range];
-        var key = MutationCache.KeyOf(pod, policyName ?? AllPolicies, review.Namespace, policies.NamespaceLabels(review.Namespace));
+        var key = CacheKey(pod, policyName, review, policies.NamespaceLabels(review.Namespace));
         return cache.TryGet(key, pod, set, out var hit) ? new KnownPod(review, hit) : null;
     }
+
+    /// <summary>The one place both paths build the cache key, so a known pod is found under the key a full parse would use.</summary>
+    private static MutationCache.Key CacheKey(ReadOnlySpan<byte> pod, string? policyName, AdmissionRequest review, IReadOnlyDictionary<string, string>? namespaceLabels) =>
+        MutationCache.KeyOf(pod, policyName ?? AllPolicies, review.Namespace, namespaceLabels);
 
     private async Task<string> AnswerAsync(HttpContext context, AdmissionRequest review, string? podName, string? policyName, AdmissionResponse response, RenderedResponse rendered, Exception? failure)
     {

@@ -28,6 +28,9 @@ public sealed class MutationCache
     private readonly ConcurrentDictionary<Key, Entry> entries = new();
     private readonly ConcurrentDictionary<ulong, byte[][]> podsByPrefix = new();
 
+    /// <summary>The policy snapshot the entries were computed under; races between snapshots only cost misses.</summary>
+    private PolicySet? policiesOfEntries;
+
     public static Key KeyOf(ReadOnlySpan<byte> podJson, string policyScope, string? @namespace, IReadOnlyDictionary<string, string>? namespaceLabels)
     {
         string context;
@@ -94,10 +97,14 @@ public sealed class MutationCache
             return;
         }
 
-        if (entries.Count >= Capacity)
+        // Entries of an older policy snapshot can never hit again (TryGet checks it), so a new snapshot
+        // starts over rather than keep them, and their pods in the index, until the cache is full.
+        var snapshot = Volatile.Read(ref policiesOfEntries);
+        if (!ReferenceEquals(snapshot, policies) || entries.Count >= Capacity)
         {
             entries.Clear();
             podsByPrefix.Clear();
+            Volatile.Write(ref policiesOfEntries, policies);
         }
 
         var pod = podJson.ToArray();

@@ -177,4 +177,21 @@ public sealed class MutationCacheTests
         Assert.False(cache.TryMatchPod([.. pod, .. new byte[100]], out _));
         Assert.True(cache.TryGet(MutationCache.KeyOf(pod, "*", "shop", null), pod, PolicySet.Empty, out _));
     }
+
+    [Fact]
+    public void A_new_policy_snapshot_drops_every_answer_and_every_indexed_pod()
+    {
+        var cache = new MutationCache();
+        var before = PolicySet.Create([]);
+        var pod = Encoding.UTF8.GetBytes("""{"metadata":{"generateName":"checkout-7d9f8c-","labels":{"app":"checkout"}},"spec":{}}""");
+        var other = Encoding.UTF8.GetBytes("""{"metadata":{"generateName":"billing-5c8d7b-","labels":{"app":"billing"}},"spec":{}}""");
+        cache.AddUnchanged(pod, "shop", before);
+        Assert.True(cache.TryMatchPod(pod, out _));
+
+        cache.AddUnchanged(other, "shop", PolicySet.Create([]));
+
+        Assert.False(cache.TryMatchPod(pod, out _));
+        Assert.False(cache.TryGet(MutationCache.KeyOf(pod, "*", "shop", null), pod, before, out _));
+        Assert.True(cache.TryMatchPod(other, out _));
+    }
 }
