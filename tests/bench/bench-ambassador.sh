@@ -5,7 +5,9 @@
 #   ambassador  the redis-ambassador sidecar (Release build) in front of the same redis-server
 # and prints the throughputs and the ratios. Sizes: N (requests, default 100000) and PIPELINED_N
 # (default 5 x N) for the -P 16 runs; CLIENTS (default 50); WARMUP_N (default 100000) requests before measuring;
-# ROUNDS (default 5) interleaved rounds, whose mean is the result.
+# ROUNDS (default 5) interleaved rounds, whose mean is the result. Besides throughput it prints each
+# proxy's CPU per command (utime+stime from /proc/PID/stat around each run), the steadier measure
+# when the proxies, Redis and redis-benchmark share a few cores.
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh"
@@ -48,13 +50,15 @@ bench:
    - 127.0.0.1:$redis_port:1
 YAML
 nutcracker -c "$WORK/nutcracker.yml" -s "$twem_stats" -a 127.0.0.1 -o "$WORK/nutcracker.log" &
-PIDS+=($!)
+twem_pid=$!
+PIDS+=($twem_pid)
 wait_port "$twem_port"
 
 SIDECAR_CONFIG="{\"listen\":\"127.0.0.1:$amb_port\",\"upstream\":\"redis://127.0.0.1:$redis_port\",\"adminPort\":$amb_admin}" \
   Logging__LogLevel__Default=Warning \
   dotnet "$root/sidecar-images/redis-ambassador/bin/Release/net10.0/redis-ambassador.dll" >"$WORK/ambassador.log" 2>&1 &
-PIDS+=($!)
+amb_pid=$!
+PIDS+=($amb_pid)
 wait_port "$amb_port"
 
 # The JIT warms up before measuring (tiered compilation with PGO takes about 100k commands before the
@@ -65,14 +69,19 @@ for port in "$twem_port" "$amb_port"; do
   redis-benchmark -p "$port" -t set,get -c "$CLIENTS" -n 100000 -P 16 -q >/dev/null 2>&1
 done
 
-declare -A rps
-run() { # name port mode round
-  local args=(-h 127.0.0.1 -p "$2" -t set,get -c "$CLIENTS" --csv)
-  if [ "$3" = "P16" ]; then args+=(-n "$PIPELINED_N" -P 16); else args+=(-n "$N"); fi
+declare -A rps cpu
+clock_ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+run() { # name port mode round [proxy pid]
+  local args=(-h 127.0.0.1 -p "$2" -t set,get -c "$CLIENTS" --csv) n=$N before
+  if [ "$3" = "P16" ]; then n=$PIPELINED_N; args+=(-n "$n" -P 16); else args+=(-n "$n"); fi
+  [ -z "${5:-}" ] || before=$(cpu_ticks "$5")
   while IFS=, read -r test value _; do
     test=${test//\"/}; value=${value//\"/}
     case "$test" in SET|GET) rps["$1/$3/$test/$4"]=$value ;; esac
   done < <(redis-benchmark "${args[@]}" 2>/dev/null)
+  # SET and GET together: 2n commands.
+  [ -z "${5:-}" ] || cpu["$1/$3/$4"]=$(( $(cpu_ticks "$5") - before )),$((2 * n))
 }
 
 # Single runs swing by +-20 % on a shared 2-core machine (the three proxies' runs are seconds apart,
@@ -82,9 +91,9 @@ for round in $(seq 1 "$ROUNDS"); do
   for mode in P1 P16; do
     run direct "$redis_port" "$mode" "$round"
     if [ $((round % 2)) -eq 1 ]; then
-      run twemproxy "$twem_port" "$mode" "$round"; run ambassador "$amb_port" "$mode" "$round"
+      run twemproxy "$twem_port" "$mode" "$round" "$twem_pid"; run ambassador "$amb_port" "$mode" "$round" "$amb_pid"
     else
-      run ambassador "$amb_port" "$mode" "$round"; run twemproxy "$twem_port" "$mode" "$round"
+      run ambassador "$amb_port" "$mode" "$round" "$amb_pid"; run twemproxy "$twem_port" "$mode" "$round" "$twem_pid"
     fi
   done
   echo "round $round/$ROUNDS done" >&2
@@ -110,4 +119,19 @@ PY
   done
 done
 echo
-echo "goal: amb/twemproxy >= 1.00 in both modes"
+echo "CPU per command in the proxy (utime+stime over the rounds' SET and GET runs), microseconds"
+printf '%-8s %12s %12s %14s\n' mode twemproxy ambassador amb/twemproxy
+for mode in P1 P16; do
+  samples=()
+  for round in $(seq 1 "$ROUNDS"); do samples+=("${cpu["twemproxy/$mode/$round"]}" "${cpu["ambassador/$mode/$round"]}"); done
+  python3 - "$mode" "$clock_ticks" "${samples[@]}" <<'PY'
+import sys
+mode, hz, pairs = sys.argv[1], float(sys.argv[2]), [tuple(map(float, x.split(","))) for x in sys.argv[3:]]
+def per_command(xs):
+    return sum(t for t, _ in xs) / hz / sum(n for _, n in xs) * 1e6
+t, a = per_command(pairs[0::2]), per_command(pairs[1::2])
+print(f"{mode:<8} {t:12.2f} {a:12.2f} {a / t:14.2f}")
+PY
+done
+echo
+echo "goal: amb/twemproxy >= 1.00 in both modes (throughput; lower CPU per command is better)"
