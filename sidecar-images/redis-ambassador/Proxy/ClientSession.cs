@@ -130,7 +130,7 @@ internal sealed class ClientSession
             }
 
             var buffer = result.Buffer;
-            var consumed = Parse(buffer);
+            var consumed = Parse(buffer, out var malformed);
             long batchStart = -1;
             long batchEnd = -1;
             var retryable = true;
@@ -197,6 +197,12 @@ internal sealed class ClientSession
                 await SendBatchAsync(buffer.Slice(batchStart, batchEnd - batchStart).ToArray(), retryable, cancellationToken);
             }
 
+            if (malformed is not null)
+            {
+                // The commands before it run, as in Redis; its error is owed after their replies.
+                throw malformed;
+            }
+
             reader.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
             if (result.IsCompleted)
             {
@@ -205,20 +211,29 @@ internal sealed class ClientSession
         }
     }
 
-    // Finds the complete requests in the buffer, up to and including the first one that pins; returns the bytes they use.
-    private long Parse(ReadOnlySequence<byte> buffer)
+    // Finds the complete requests in the buffer, up to and including the first one that pins; returns the bytes
+    // they use. A malformed request ends the list; the requests before it are still returned.
+    private long Parse(ReadOnlySequence<byte> buffer, out RespProtocolException? malformed)
     {
         parsed.Clear();
+        malformed = null;
         var scanner = new SequenceReader<byte>(buffer);
         long consumed = 0;
-        while (RespRequestParser.TryRead(ref scanner, out var command))
+        try
         {
-            parsed.Add(command);
-            consumed = scanner.Consumed;
-            if (command.Info.Route == CommandRoute.Pin || (command.Info.Route == CommandRoute.Local && command.Info.Name == "quit"))
+            while (RespRequestParser.TryRead(ref scanner, out var command))
             {
-                break;
+                parsed.Add(command);
+                consumed = scanner.Consumed;
+                if (command.Info.Route == CommandRoute.Pin || (command.Info.Route == CommandRoute.Local && command.Info.Name == "quit"))
+                {
+                    break;
+                }
             }
+        }
+        catch (RespProtocolException e)
+        {
+            malformed = e;
         }
 
         return consumed;

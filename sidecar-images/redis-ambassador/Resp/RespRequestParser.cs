@@ -115,25 +115,36 @@ public static class RespRequestParser
         {
             if (reader.Remaining > MaxInlineLength)
             {
-                throw new RespProtocolException("inline request too long");
+                // Redis's own limit and words (PROTO_INLINE_MAX_SIZE).
+                throw new RespProtocolException("too big inline request");
             }
 
             return false;
         }
 
-        var text = Encoding.UTF8.GetString(line).TrimEnd('\r');
-        var parts = text.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0)
+        var bytes = line.ToArray().AsSpan();
+        if (bytes.Length > 0 && bytes[^1] == (byte)'\r')
+        {
+            bytes = bytes[..^1];
+        }
+
+        if (bytes.Contains((byte)0))
+        {
+            // Redis looks for the line's end with strchr, which stops at the NUL: it waits for more bytes
+            // until the 64 KiB limit. An error now says what is wrong instead.
+            throw new RespProtocolException("NUL byte in inline request");
+        }
+
+        var arguments = InlineArguments.Split(bytes);
+        if (arguments.Count == 0)
         {
             command = new ClientCommand(CommandTable.Other, start, reader.Consumed, []);
             return true;
         }
 
-        var rewritten = RespWriter.Command(parts);
-        var name = Encoding.ASCII.GetBytes(parts[0]);
-        var sub = parts.Length > 1 ? Encoding.ASCII.GetBytes(parts[1]) : [];
-        var hasBlock = parts.Skip(1).Any(p => p.Equals("BLOCK", StringComparison.OrdinalIgnoreCase));
-        command = new ClientCommand(CommandTable.Lookup(name, sub, hasBlock), start, reader.Consumed, rewritten);
+        var sub = arguments.Count > 1 ? arguments[1] : [];
+        var hasBlock = arguments.Skip(1).Any(a => Ascii.EqualsIgnoreCase(a, "BLOCK"u8));
+        command = new ClientCommand(CommandTable.Lookup(arguments[0], sub, hasBlock), start, reader.Consumed, RespWriter.Command(arguments));
         return true;
     }
 }

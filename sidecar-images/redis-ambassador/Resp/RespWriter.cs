@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using System.Text;
 
 namespace SidecarInjector.RedisAmbassador.Resp;
@@ -36,5 +38,29 @@ public static class RespWriter
         }
 
         return Encoding.UTF8.GetBytes(builder.ToString());
+    }
+
+    /// <summary>A request as an array of bulk strings, from the arguments' bytes.</summary>
+    public static byte[] Command(IReadOnlyList<byte[]> arguments)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        WriteHeader(buffer, (byte)'*', arguments.Count);
+        foreach (var argument in arguments)
+        {
+            WriteHeader(buffer, (byte)'$', argument.Length);
+            buffer.Write(argument);
+            buffer.Write("\r\n"u8);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteHeader(ArrayBufferWriter<byte> buffer, byte type, int length)
+    {
+        var span = buffer.GetSpan(16);
+        span[0] = type;
+        length.TryFormat(span[1..], out var written, provider: CultureInfo.InvariantCulture);
+        "\r\n"u8.CopyTo(span[(1 + written)..]);
+        buffer.Advance(written + 3);
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
 using StackExchange.Redis;
 
@@ -103,6 +104,85 @@ public sealed class ProxyListenerTests
         Assert.StartsWith("-ERR value is not an integer", (string?)await client.ReadAsync());
         Assert.Equal("PONG", await client.ReadAsync());
         Assert.Equal("text", await client.ReadAsync());
+    }
+
+    [Fact]
+    public async Task Splits_inline_requests_as_redis_itself_does()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url);
+        using var direct = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, redis.Port));
+        using var proxied = await ambassador.ConnectAsync();
+        string[] lines =
+        [
+            "ECHO \"hello world\"",
+            "ECHO \"\\x41\\x7a \\\"q\\\" \\\\ \\t\"",
+            "ECHO 'it\\'s'",
+            "ECHO ab\"cd\"",
+            "ECHO \"\"",
+            "   ",
+            "SET \"k v\" \"\\xff\\x00\\r\\n\"",
+            "STRLEN \"k v\"",
+            "ECHO \"\\x4\" extra",
+        ];
+        var request = Encoding.Latin1.GetBytes(string.Join("\r\n", lines) + "\r\nPING\r\n");
+
+        await direct.SendRawAsync(request);
+        await proxied.SendRawAsync(request);
+        // The blank line gets no reply, from Redis or the ambassador; PING closes the sequence.
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var expected = await direct.ReadAsync();
+            Assert.Equal(expected, await proxied.ReadAsync());
+            if (Equals(expected, "PONG"))
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(4L, await proxied.CallAsync("STRLEN", "k v"));
+    }
+
+    [Fact]
+    public async Task Unbalanced_quotes_close_only_that_client_with_redis_error()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.PoolSize = 1);
+        using var direct = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, redis.Port));
+        using var broken = await ambassador.ConnectAsync();
+        using var other = await ambassador.ConnectAsync();
+        var request = "SET before 1\r\nECHO \"open\r\nSET after 1\r\n"u8.ToArray();
+
+        await direct.SendRawAsync(request);
+        await broken.SendRawAsync(request);
+
+        Assert.Equal("OK", await broken.ReadAsync());
+        Assert.Equal(await direct.ReadAsync(), "OK");
+        var expected = await direct.ReadAsync();
+        Assert.Equal("-ERR Protocol error: unbalanced quotes in request", expected);
+        Assert.Equal(expected, await broken.ReadAsync());
+        await Assert.ThrowsAsync<EndOfStreamException>(async () => await broken.ReadAsync());
+        // The line never reached the shared upstream connection: another client carries on.
+        Assert.Equal(1L, await other.CallAsync("EXISTS", "before"));
+        Assert.Equal(0L, await other.CallAsync("EXISTS", "after"));
+    }
+
+    [Fact]
+    public async Task Commands_before_a_malformed_request_run_and_its_error_comes_after_their_replies()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url);
+        using var client = await ambassador.ConnectAsync();
+
+        // One write: two good requests, then an integer where a bulk string must be.
+        await client.SendRawAsync([.. RespClient.Encode("SET", "kept", "1"), .. RespClient.Encode("INCR", "kept"), .. "*1\r\n:1\r\n"u8]);
+
+        Assert.Equal("OK", await client.ReadAsync());
+        Assert.Equal(2L, await client.ReadAsync());
+        Assert.Equal("-ERR Protocol error: expected '$', got ':' in a request", await client.ReadAsync());
+        await Assert.ThrowsAsync<EndOfStreamException>(async () => await client.ReadAsync());
+        using var other = await ambassador.ConnectAsync();
+        Assert.Equal("2", await other.CallAsync("GET", "kept"));
     }
 
     [Fact]

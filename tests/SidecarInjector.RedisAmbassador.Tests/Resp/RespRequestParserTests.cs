@@ -40,6 +40,34 @@ public sealed class RespRequestParserTests
         Assert.Equal("*3\r\n$3\r\nset\r\n$3\r\nkey\r\n$5\r\nvalue\r\n", Encoding.ASCII.GetString(command.Rewritten!));
     }
 
+    [Fact]
+    public void Rewrites_quoted_inline_arguments_byte_for_byte()
+    {
+        var command = Assert.Single(ParseAll("SET \"a b\" \"\\xff\\r\\n\"\r\n"));
+
+        Assert.Equal("set", command.Info.Name);
+        Assert.Equal("*3\r\n$3\r\nSET\r\n$3\r\na b\r\n$3\r\n\u00ff\r\n\r\n", Encoding.Latin1.GetString(command.Rewritten!));
+    }
+
+    [Theory]
+    [InlineData("ECHO \"open\r\n", "unbalanced quotes in request")]
+    [InlineData("ECHO a\0b\r\n", "NUL byte in inline request")]
+    public void Refuses_inline_requests_redis_would_not_run(string request, string message)
+    {
+        var error = Assert.Throws<RespProtocolException>(() => ParseAll(request));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void Refuses_an_inline_request_longer_than_redis_allows()
+    {
+        Assert.Empty(ParseAll("ECHO " + new string('x', 60 * 1024)));
+        var error = Assert.Throws<RespProtocolException>(() => ParseAll("ECHO " + new string('x', 64 * 1024)));
+
+        Assert.Equal("too big inline request", error.Message);
+    }
+
     [Theory]
     [InlineData("*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n", CommandRoute.Pin)]
     [InlineData("*4\r\n$5\r\nXREAD\r\n$5\r\nblock\r\n$1\r\n0\r\n$7\r\nSTREAMS\r\n", CommandRoute.Pin)]
