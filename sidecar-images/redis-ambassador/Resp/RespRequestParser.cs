@@ -7,7 +7,9 @@ namespace SidecarInjector.RedisAmbassador.Resp;
 /// <summary>Splits a client's byte stream into requests: RESP arrays of bulk strings, or inline commands as redis-cli and telnet send them.</summary>
 public static class RespRequestParser
 {
+    // Redis's PROTO_INLINE_MAX_SIZE (an inline request or a header line) and proto-max-bulk-len default.
     private const int MaxInlineLength = 64 * 1024;
+    private const long MaxBulkLength = 512L * 1024 * 1024;
 
     /// <summary>Reads one request; false (reader position undefined) when it is not complete yet.</summary>
     /// <exception cref="RespProtocolException">The bytes are not a Redis request.</exception>
@@ -26,14 +28,19 @@ public static class RespRequestParser
         }
 
         reader.Advance(1);
-        if (!RespScanner.TryReadLength(ref reader, out var count))
+        if (!TryReadNumber(ref reader, "too big mbulk count string", "invalid multibulk length", out var count))
         {
             return false;
         }
 
+        if (count > int.MaxValue)
+        {
+            throw new RespProtocolException("invalid multibulk length");
+        }
+
         if (count <= 0)
         {
-            // An empty array is ignored by Redis; forward it as a no-op would desynchronise replies, so skip it.
+            // Redis skips an empty or negative array without a reply; forwarded, it would desynchronise replies.
             command = new ClientCommand(CommandTable.Other, start, reader.Consumed, []);
             return true;
         }
@@ -53,21 +60,21 @@ public static class RespRequestParser
 
             if (type != (byte)'$')
             {
-                throw new RespProtocolException($"expected '$', got '{(char)type}' in a request");
+                throw new RespProtocolException($"expected '$', got '{(char)type}'");
             }
 
-            if (!RespScanner.TryReadLength(ref reader, out var length))
+            if (!TryReadNumber(ref reader, "too big bulk count string", "invalid bulk length", out var length))
             {
                 return false;
             }
 
-            if (length < 0 || reader.Remaining < length + 2)
+            if (length is < 0 or > MaxBulkLength)
             {
-                if (length < 0)
-                {
-                    throw new RespProtocolException("null bulk string in a request");
-                }
+                throw new RespProtocolException("invalid bulk length");
+            }
 
+            if (reader.Remaining < length + 2)
+            {
                 return false;
             }
 
@@ -92,6 +99,65 @@ public static class RespRequestParser
         var info = nameLength < 0 ? CommandTable.Other
             : CommandTable.Lookup(name[..nameLength], subcommand[..Math.Max(subcommandLength, 0)], hasBlock);
         command = new ClientCommand(info, start, reader.Consumed, null);
+        return true;
+    }
+
+    // Reads the number that ends a header line, as Redis reads it; false when the line is not complete yet.
+    // A line Redis would not take is refused here: forwarded, Redis would close the upstream connection that
+    // every client shares, or (no CR) wait on it.
+    private static bool TryReadNumber(ref SequenceReader<byte> reader, string tooLong, string invalid, out long value)
+    {
+        value = 0;
+        if (!reader.TryReadTo(out ReadOnlySpan<byte> line, (byte)'\n'))
+        {
+            if (reader.Remaining > MaxInlineLength)
+            {
+                throw new RespProtocolException(tooLong);
+            }
+
+            return false;
+        }
+
+        if (line.Length < 2 || line[^1] != (byte)'\r' || !TryParseInteger(line[..^1], out value))
+        {
+            throw new RespProtocolException(invalid);
+        }
+
+        return true;
+    }
+
+    // Redis's string2ll (util.c): an optional '-', then digits without leading zeros (a lone "0" aside), nothing else.
+    private static bool TryParseInteger(ReadOnlySpan<byte> text, out long value)
+    {
+        value = 0;
+        if (text.Length is 0 or > 20)
+        {
+            return false;
+        }
+
+        if (text is [(byte)'0'])
+        {
+            return true;
+        }
+
+        var negative = text[0] == (byte)'-';
+        var digits = negative ? text[1..] : text;
+        if (digits.IsEmpty || digits[0] is < (byte)'1' or > (byte)'9')
+        {
+            return false;
+        }
+
+        foreach (var digit in digits)
+        {
+            if (digit is < (byte)'0' or > (byte)'9' || value > (long.MaxValue - 9) / 10)
+            {
+                return false;
+            }
+
+            value = (value * 10) + (digit - '0');
+        }
+
+        value = negative ? -value : value;
         return true;
     }
 

@@ -179,10 +179,53 @@ public sealed class ProxyListenerTests
 
         Assert.Equal("OK", await client.ReadAsync());
         Assert.Equal(2L, await client.ReadAsync());
-        Assert.Equal("-ERR Protocol error: expected '$', got ':' in a request", await client.ReadAsync());
+        Assert.Equal("-ERR Protocol error: expected '$', got ':'", await client.ReadAsync());
         await Assert.ThrowsAsync<EndOfStreamException>(async () => await client.ReadAsync());
         using var other = await ambassador.ConnectAsync();
         Assert.Equal("2", await other.CallAsync("GET", "kept"));
+    }
+
+    [Theory]
+    [InlineData("*1\r\n$04\r\nPING\r\n", "invalid bulk length")]
+    [InlineData("*1\r\n$+4\r\nPING\r\n", "invalid bulk length")]
+    [InlineData("*2\r\n$3\r\nGET\r\n$-1\r\n", "invalid bulk length")]
+    [InlineData("*2\r\n$3\r\nGET\r\n$536870913\r\n", "invalid bulk length")]
+    [InlineData("*01\r\n$4\r\nPING\r\n", "invalid multibulk length")]
+    [InlineData("*1 \r\n$4\r\nPING\r\n", "invalid multibulk length")]
+    [InlineData("*2147483648\r\n", "invalid multibulk length")]
+    [InlineData("*1\r\n:4\r\n", "expected '$', got ':'")]
+    public async Task Refuses_what_redis_refuses_before_it_reaches_the_shared_connection(string request, string error)
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.PoolSize = 1);
+        using var direct = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, redis.Port));
+        using var bad = await ambassador.ConnectAsync();
+        using var other = await ambassador.ConnectAsync();
+        Assert.Equal("OK", await other.CallAsync("SET", "k", "v"));
+        var bytes = Encoding.ASCII.GetBytes(request);
+
+        await direct.SendRawAsync(bytes);
+        await bad.SendRawAsync(bytes);
+
+        var expected = await direct.ReadAsync();
+        Assert.Equal($"-ERR Protocol error: {error}", expected);
+        Assert.Equal(expected, await bad.ReadAsync());
+        await Assert.ThrowsAsync<EndOfStreamException>(async () => await bad.ReadAsync());
+        // Redis never saw the request: the shared connection was not closed and reopened under the other client.
+        Assert.Equal("v", await other.CallAsync("GET", "k"));
+        Assert.Contains("redis_ambassador_upstream_connects_total{result=\"ok\"} 1\n", await ambassador.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task Skips_empty_and_negative_arrays_without_a_reply_as_redis_does()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url);
+        using var client = await ambassador.ConnectAsync();
+
+        await client.SendRawAsync([.. "*0\r\n*-1\r\n*-5\r\n"u8, .. RespClient.Encode("PING")]);
+
+        Assert.Equal("PONG", await client.ReadAsync());
     }
 
     [Fact]
