@@ -22,10 +22,13 @@ public static class CommandTable
     ];
 
     // Connection state or replies that are not one-per-request: MULTI/WATCH, blocking, pub/sub, MONITOR, SELECT, HELLO.
+    // The UNSUBSCRIBE family answers once per channel named (even when not subscribed), and REPLCONF ACK/GETACK
+    // not at all: on the shared connection either would shift every later reply onto the wrong request.
     private static readonly string[] Pinned =
     [
         "MULTI", "WATCH", "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF",
-        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SELECT", "HELLO", "RESET", "READONLY", "READWRITE", "SYNC", "PSYNC",
+        "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "SELECT", "HELLO", "RESET",
+        "READONLY", "READWRITE", "SYNC", "PSYNC", "REPLCONF",
     ];
 
     private static readonly string[] Local = ["AUTH", "QUIT"];

@@ -228,6 +228,51 @@ public sealed class ProxyListenerTests
         Assert.Equal("PONG", await client.ReadAsync());
     }
 
+    [Theory]
+    [InlineData("UNSUBSCRIBE", "unsubscribe")]
+    [InlineData("PUNSUBSCRIBE", "punsubscribe")]
+    [InlineData("SUNSUBSCRIBE", "sunsubscribe")]
+    public async Task Unsubscribing_from_several_channels_unsubscribed_leaves_other_clients_replies_in_place(string command, string kind)
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.PoolSize = 1);
+        using var client = await ambassador.ConnectAsync();
+        using var other = await ambassador.ConnectAsync();
+        Assert.Equal("OK", await other.CallAsync("SET", "k", "v"));
+
+        // Redis answers once per channel, subscribed or not: three replies to one command.
+        await client.SendAsync([command, "a", "b", "c"], ["PING"]);
+
+        foreach (var channel in new[] { "a", "b", "c" })
+        {
+            Assert.Equal(new object?[] { kind, channel, 0L }, await client.ReadAsync());
+        }
+
+        Assert.Equal("PONG", await client.ReadAsync());
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("v", await other.CallAsync("GET", "k"));
+        }
+
+        Assert.Contains($"redis_ambassador_commands_total{{command=\"{kind}\",result=\"pinned\"}} 1\n", await ambassador.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task Replconf_ack_which_redis_never_answers_does_not_shift_other_clients_replies()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.PoolSize = 1);
+        using var client = await ambassador.ConnectAsync();
+        using var other = await ambassador.ConnectAsync();
+        Assert.Equal("OK", await other.CallAsync("SET", "k", "v"));
+
+        await client.SendAsync(["REPLCONF", "ACK", "0"], ["PING"]);
+
+        Assert.Equal("PONG", await client.ReadAsync());
+        Assert.Equal("v", await other.CallAsync("GET", "k"));
+        Assert.Equal(1L, await other.CallAsync("EXISTS", "k"));
+    }
+
     [Fact]
     public async Task Runs_multi_exec_on_a_pinned_connection_while_others_use_the_pool()
     {

@@ -80,6 +80,8 @@ public sealed class RespRequestParserTests
     [InlineData("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", CommandRoute.Pin)]
     [InlineData("*1\r\n$5\r\nMULTI\r\n", CommandRoute.Pin)]
     [InlineData("*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nc\r\n", CommandRoute.Pin)]
+    [InlineData("*3\r\n$11\r\nUNSUBSCRIBE\r\n$1\r\nc\r\n$1\r\nd\r\n", CommandRoute.Pin)]
+    [InlineData("*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$1\r\n0\r\n", CommandRoute.Pin)]
     [InlineData("*2\r\n$7\r\nUNKNOWN\r\n$1\r\nc\r\n", CommandRoute.Pool)]
     public void Routes_stateful_commands_to_a_pinned_connection(string request, CommandRoute route)
     {
