@@ -14,7 +14,8 @@ namespace SidecarInjector.RedisAmbassador.Upstream;
 /// twemproxy's event loop coalesces requests, with no thread hop: Redis runs a connection's commands in
 /// order anyway, so a request queued behind others loses at most the time of that one write.
 /// With a command timeout, one timer per connection checks the oldest request in flight (Redis answers
-/// in order, so it is the one that would time out first) instead of a timer per request.
+/// in order, so it is the one that would time out first) instead of a timer per request; bytes arriving
+/// for that request restart its time, so only an upstream that stops answering times out.
 /// </summary>
 public sealed class UpstreamConnection : IDisposable
 {
@@ -265,6 +266,13 @@ public sealed class UpstreamConnection : IDisposable
             var result = await reader.ReadAsync(token);
             var buffer = result.Buffer;
             var consumed = ProcessReplies(buffer);
+            if (timeoutTicks > 0 && inFlight.TryPeek(out var oldest) && (oldest.Received > 0 || buffer.Length > consumed))
+            {
+                // Its replies are arriving (a batch of big replies can take longer than the timeout as a
+                // whole): the timeout counts from the last bytes that came for it, as for a direct client.
+                oldest.Deadline = Stopwatch.GetTimestamp() + timeoutTicks;
+            }
+
             reader.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
             FlushQueued();
             if (result.IsCompleted || result.IsCanceled)

@@ -31,6 +31,9 @@ internal sealed class FaultProxy : IAsyncDisposable
     /// <summary>Connections are accepted and requests swallowed, never forwarded: a hung upstream.</summary>
     public bool Blackhole { get; set; }
 
+    /// <summary>When set, replies reach the ambassador 4 KiB at a time with this pause in between: a slow but steady upstream.</summary>
+    public TimeSpan ReplyTrickle { get; set; }
+
     /// <summary>Replies lost by <see cref="DropReplyEvery"/> so far.</summary>
     public int DroppedReplies { get; private set; }
 
@@ -68,6 +71,17 @@ internal sealed class FaultProxy : IAsyncDisposable
         }
     }
 
+    private static async Task TrickleAsync(Stream from, Stream to, TimeSpan pause, CancellationToken token)
+    {
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await from.ReadAsync(chunk, token)) > 0)
+        {
+            await to.WriteAsync(chunk.AsMemory(0, read), token);
+            await Task.Delay(pause, token);
+        }
+    }
+
     private async Task RelayAsync(TcpClient client)
     {
         using var owned = client;
@@ -88,7 +102,9 @@ internal sealed class FaultProxy : IAsyncDisposable
 
             await server.ConnectAsync(IPAddress.Loopback, targetPort, connection.Token);
             var serverStream = server.GetStream();
-            var down = serverStream.CopyToAsync(clientStream, connection.Token);
+            var down = ReplyTrickle > TimeSpan.Zero
+                ? TrickleAsync(serverStream, clientStream, ReplyTrickle, connection.Token)
+                : serverStream.CopyToAsync(clientStream, connection.Token);
             // Redis closing its side closes the client's side too, as a direct connection would.
             _ = down.ContinueWith(_ => client.Client.Shutdown(SocketShutdown.Both), TaskScheduler.Default);
             var buffer = new byte[65536];

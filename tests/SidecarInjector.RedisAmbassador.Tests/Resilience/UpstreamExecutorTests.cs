@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
@@ -112,6 +113,29 @@ public sealed partial class UpstreamExecutorTests
 
         Assert.Equal("-ERR ambassador: upstream command timed out after 300 ms", reply);
         Assert.Contains("redis_ambassador_commands_total{command=\"get\",result=\"timeout\"} 1", await ambassador.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task A_batch_whose_replies_keep_arriving_is_not_timed_out_as_a_whole()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        // 10 x 20 kB of replies, 4 KiB every 50 ms: about 2.5 s in all, never 500 ms without a byte.
+        await using var faults = new FaultProxy(redis.Port) { ReplyTrickle = TimeSpan.FromMilliseconds(50) };
+        await using var ambassador = await AmbassadorHost.StartAsync(
+            faults.Url, c => c.CommandTimeoutMs = 500, probeInterval: TimeSpan.FromHours(1));
+        using var client = await ambassador.ConnectAsync();
+        var value = new string('v', 20_000);
+        Assert.Equal("OK", await client.CallAsync("SET", "big", value));
+
+        await client.SendAsync([.. Enumerable.Repeat<string[]>(["GET", "big"], 10)]);
+
+        for (var i = 0; i < 10; i++)
+        {
+            var reply = Convert.ToString(await client.ReadAsync(), CultureInfo.InvariantCulture) ?? "(nil)";
+            Assert.True(reply == value, $"reply {i}: {reply[..Math.Min(reply.Length, 80)]}");
+        }
+
+        Assert.Contains("redis_ambassador_commands_total{command=\"get\",result=\"timeout\"} 0", await ambassador.MetricsAsync());
     }
 
     // Kills the pool's upstream connection and waits until the ambassador has noticed, so the next command must connect.
