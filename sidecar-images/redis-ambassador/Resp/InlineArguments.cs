@@ -33,85 +33,68 @@ public static class InlineArguments
                 return arguments;
             }
 
-            var inDouble = false;
-            var inSingle = false;
+            // 0 outside quotes, else the quote character the argument is in.
+            byte quote = 0;
             var done = false;
             current.Clear();
             while (!done)
             {
                 var c = At(line, p);
-                if (inDouble)
-                {
-                    if (c == '\\' && At(line, p + 1) == 'x' && IsHex(At(line, p + 2)) && IsHex(At(line, p + 3)))
-                    {
-                        current.Add((byte)((HexValue(At(line, p + 2)) << 4) | HexValue(At(line, p + 3))));
-                        p += 3;
-                    }
-                    else if (c == '\\' && At(line, p + 1) != 0)
-                    {
-                        p++;
-                        current.Add(At(line, p) switch
-                        {
-                            (byte)'n' => (byte)'\n',
-                            (byte)'r' => (byte)'\r',
-                            (byte)'t' => (byte)'\t',
-                            (byte)'b' => (byte)'\b',
-                            (byte)'a' => (byte)'\a',
-                            var other => other,
-                        });
-                    }
-                    else if (c == '"')
-                    {
-                        ClosingQuote(line, p);
-                        done = true;
-                    }
-                    else if (c == 0)
-                    {
-                        throw Unbalanced();
-                    }
-                    else
-                    {
-                        current.Add(c);
-                    }
-                }
-                else if (inSingle)
-                {
-                    if (c == '\\' && At(line, p + 1) == '\'')
-                    {
-                        p++;
-                        current.Add((byte)'\'');
-                    }
-                    else if (c == '\'')
-                    {
-                        ClosingQuote(line, p);
-                        done = true;
-                    }
-                    else if (c == 0)
-                    {
-                        throw Unbalanced();
-                    }
-                    else
-                    {
-                        current.Add(c);
-                    }
-                }
-                else
+                if (quote == 0)
                 {
                     switch (c)
                     {
                         case (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t' or 0:
                             done = true;
                             break;
-                        case (byte)'"':
-                            inDouble = true;
-                            break;
-                        case (byte)'\'':
-                            inSingle = true;
+                        case (byte)'"' or (byte)'\'':
+                            quote = c;
                             break;
                         default:
                             current.Add(c);
                             break;
                     }
+                }
+                else if (quote == '"' && c == '\\' && At(line, p + 1) == 'x' && IsHex(At(line, p + 2)) && IsHex(At(line, p + 3)))
+                {
+                    current.Add((byte)((HexValue(At(line, p + 2)) << 4) | HexValue(At(line, p + 3))));
+                    p += 3;
+                }
+                else if (quote == '"' && c == '\\' && At(line, p + 1) != 0)
+                {
+                    p++;
+                    current.Add(At(line, p) switch
+                    {
+                        (byte)'n' => (byte)'\n',
+                        (byte)'r' => (byte)'\r',
+                        (byte)'t' => (byte)'\t',
+                        (byte)'b' => (byte)'\b',
+                        (byte)'a' => (byte)'\a',
+                        var other => other,
+                    });
+                }
+                else if (quote == '\'' && c == '\\' && At(line, p + 1) == '\'')
+                {
+                    p++;
+                    current.Add((byte)'\'');
+                }
+                else if (c == quote)
+                {
+                    // A closing quote must be followed by a blank or the end of the line.
+                    if (At(line, p + 1) is not 0 and var next && !IsSpace(next))
+                    {
+                        throw Unbalanced();
+                    }
+
+                    done = true;
+                }
+                else if (c == 0)
+                {
+                    throw Unbalanced();
+                }
+                else
+                {
+                    current.Add(c);
                 }
 
                 if (c != 0)
@@ -126,15 +109,6 @@ public static class InlineArguments
 
     // The byte at i, or 0 past the end (the C string's terminator).
     private static byte At(ReadOnlySpan<byte> line, int i) => i < line.Length ? line[i] : (byte)0;
-
-    private static void ClosingQuote(ReadOnlySpan<byte> line, int p)
-    {
-        var next = At(line, p + 1);
-        if (next != 0 && !IsSpace(next))
-        {
-            throw Unbalanced();
-        }
-    }
 
     private static RespProtocolException Unbalanced() => new("unbalanced quotes in request");
 
