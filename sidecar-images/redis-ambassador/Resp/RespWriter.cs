@@ -27,18 +27,8 @@ public static class RespWriter
         return all;
     }
 
-    /// <summary>A request as an array of bulk strings.</summary>
-    public static byte[] Command(params IReadOnlyList<string> parts)
-    {
-        var builder = new StringBuilder();
-        builder.Append('*').Append(parts.Count).Append("\r\n");
-        foreach (var part in parts)
-        {
-            builder.Append('$').Append(Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
-        }
-
-        return Encoding.UTF8.GetBytes(builder.ToString());
-    }
+    /// <summary>A request as an array of bulk strings, each the UTF-8 of one part.</summary>
+    public static byte[] Command(params IReadOnlyList<string> parts) => Command([.. parts.Select(Encoding.UTF8.GetBytes)]);
 
     /// <summary>A request as an array of bulk strings, from the arguments' bytes.</summary>
     public static byte[] Command(IReadOnlyList<byte[]> arguments)
