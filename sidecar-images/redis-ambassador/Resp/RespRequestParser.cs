@@ -7,9 +7,8 @@ namespace SidecarInjector.RedisAmbassador.Resp;
 /// <summary>Splits a client's byte stream into requests: RESP arrays of bulk strings, or inline commands as redis-cli and telnet send them.</summary>
 public static class RespRequestParser
 {
-    // Redis's PROTO_INLINE_MAX_SIZE (an inline request or a header line) and proto-max-bulk-len default.
+    // Redis's PROTO_INLINE_MAX_SIZE: the longest inline request or header line.
     private const int MaxInlineLength = 64 * 1024;
-    private const long MaxBulkLength = 512L * 1024 * 1024;
 
     /// <summary>Reads one request; false (reader position undefined) when it is not complete yet.</summary>
     /// <exception cref="RespProtocolException">The bytes are not a Redis request.</exception>
@@ -68,7 +67,7 @@ public static class RespRequestParser
                 return false;
             }
 
-            if (length is < 0 or > MaxBulkLength)
+            if (length is < 0 or > RespScanner.MaxBulkLength)
             {
                 throw new RespProtocolException("invalid bulk length");
             }

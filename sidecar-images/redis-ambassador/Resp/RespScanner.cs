@@ -6,8 +6,8 @@ namespace SidecarInjector.RedisAmbassador.Resp;
 /// <summary>Finds the end of complete RESP2/RESP3 values without materialising them.</summary>
 public static class RespScanner
 {
-    // Redis itself refuses bulk strings over 512 MB (proto-max-bulk-len).
-    private const long MaxBulkLength = 512L * 1024 * 1024;
+    /// <summary>Redis refuses bulk strings over 512 MB (proto-max-bulk-len's default).</summary>
+    internal const long MaxBulkLength = 512L * 1024 * 1024;
 
     /// <summary>Advances past one complete value; false (reader position undefined) when more bytes are needed.</summary>
     /// <exception cref="RespProtocolException">The bytes are not RESP.</exception>
@@ -83,7 +83,8 @@ public static class RespScanner
         return true;
     }
 
-    /// <summary>Reads the signed decimal that ends a header line (after the type byte) and its CRLF.</summary>
+    /// <summary>Reads the signed decimal that ends a header line (after the type byte) and its CRLF, in a reply.</summary>
+    /// <remarks>Requests are read by <see cref="RespRequestParser"/>, exactly as strictly as Redis reads them.</remarks>
     public static bool TryReadLength(ref SequenceReader<byte> reader, out long value)
     {
         value = 0;

@@ -69,6 +69,17 @@ public sealed class RespRequestParserTests
     }
 
     [Theory]
+    [InlineData("*", "too big mbulk count string")]
+    [InlineData("*1\r\n$", "too big bulk count string")]
+    public void Refuses_a_header_line_longer_than_redis_allows(string header, string message)
+    {
+        Assert.Empty(ParseAll(header + new string('9', 60 * 1024)));
+        var error = Assert.Throws<RespProtocolException>(() => ParseAll(header + new string('9', 64 * 1024 + 1)));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Theory]
     [InlineData("*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n", CommandRoute.Pin)]
     [InlineData("*4\r\n$5\r\nXREAD\r\n$5\r\nblock\r\n$1\r\n0\r\n$7\r\nSTREAMS\r\n", CommandRoute.Pin)]
     [InlineData("*4\r\n$5\r\nXREAD\r\n$5\r\nCOUNT\r\n$1\r\n1\r\n$7\r\nSTREAMS\r\n", CommandRoute.Pool)]
