@@ -20,6 +20,7 @@ public static class AmbassadorHostingExtensions
             .AddSingleton(options)
             .AddSingleton(registry)
             .AddSingleton(new AmbassadorMetrics(registry))
+            .AddSingleton(_ => SocketEventLoop.Create())
             .AddSingleton<UpstreamConnector>()
             .AddSingleton<UpstreamPool>()
             .AddSingleton<UpstreamExecutor>()

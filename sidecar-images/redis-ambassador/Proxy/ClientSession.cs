@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using SidecarInjector.RedisAmbassador.Commands;
@@ -18,11 +17,12 @@ namespace SidecarInjector.RedisAmbassador.Proxy;
 /// its own, spliced byte for byte (transactions, blocking commands, pub/sub, SELECT, HELLO 3).
 /// </summary>
 /// <remarks>
-/// What the client is owed waits in one ordered queue. A forwarded request is completed by the upstream
-/// connection's reader, which writes the replies straight into the client's <see cref="PipeWriter"/>
-/// when the request is at the head of the queue (the usual case) and keeps a copy otherwise; whoever
-/// completes the head writes every ready reply behind it too. No task, channel or timer per command:
-/// those were most of the CPU a command cost besides the system calls.
+/// The client's stream comes from <see cref="SocketEventLoop"/> (see there why). What the client is owed waits in one ordered queue. A forwarded request is completed
+/// by the upstream connection's reader, which copies the replies into the client's output buffer and sends
+/// them at once when the request is at the head of the queue (the usual case) and keeps a copy otherwise;
+/// whoever completes the head sends every ready reply behind it too. A send the client's socket does not take at
+/// once (the client reads slowly) finishes asynchronously while later replies collect in a second buffer.
+/// No task, channel or timer per command: those were most of the CPU a command cost besides the system calls.
 /// </remarks>
 internal sealed class ClientSession
 {
@@ -32,35 +32,47 @@ internal sealed class ClientSession
     // Replies a client may owe before its commands are no longer read (it is not reading its replies).
     private const int MaxOwed = 1024;
 
-    private readonly Socket socket;
+    private const int BufferSize = 65536;
+
+    // A read is made with at least this much room; the buffer is compacted or grown to make it.
+    private const int MinimumReadSize = 4096;
+
+    private readonly Stream client;
     private readonly int slot;
     private readonly UpstreamExecutor executor;
     private readonly AmbassadorMetrics metrics;
     private readonly ILogger logger;
     private readonly EndPoint? remote;
 
+    // What was read and not yet used: input[inputStart..inputEnd].
+    private byte[] input = new byte[BufferSize];
+    private int inputStart;
+    private int inputEnd;
+
     private readonly List<ClientCommand> parsed = [];
     private readonly List<CommandInfo> batch = [];
     private Task previousHandedOff = Task.CompletedTask;
 
-    // Guards owed, writer, flushing, closed and room. Entries: a Forwarded request, a byte[] reply at
-    // hand, or a TaskCompletionSource completed once everything before it is written and flushed.
+    // Guards owed, output, sending, flushing, closed and room. Entries: a Forwarded request, a byte[] reply at
+    // hand, or a TaskCompletionSource completed once everything before it is sent.
     private readonly Lock gate = new();
     private readonly Queue<object> owed = new();
-    private PipeWriter? writer;
+    private ArrayBufferWriter<byte> output = new(BufferSize);
+    private ArrayBufferWriter<byte> sending = new(BufferSize);
     private bool flushing;
     private bool closed;
     private TaskCompletionSource? room;
     private CancellationTokenSource? session;
 
-    public ClientSession(Socket socket, int slot, UpstreamExecutor executor, AmbassadorMetrics metrics, ILogger logger)
+    /// <param name="client">The connected client; the session closes it.</param>
+    public ClientSession(Stream client, EndPoint? remote, int slot, UpstreamExecutor executor, AmbassadorMetrics metrics, ILogger logger)
     {
-        this.socket = socket;
+        this.client = client;
+        this.remote = remote;
         this.slot = slot;
         this.executor = executor;
         this.metrics = metrics;
         this.logger = logger;
-        remote = socket.RemoteEndPoint;
     }
 
     /// <summary>Serves the client until it disconnects; <paramref name="stopReading"/> ends it gracefully, <paramref name="abort"/> at once.</summary>
@@ -68,68 +80,64 @@ internal sealed class ClientSession
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(abort);
         session = linked;
-        await using var stream = new NetworkStream(socket, ownsSocket: true);
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 4096));
-        var clientWriter = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
-        writer = clientWriter;
-        using var stopRegistration = stopReading.Register(static r => ((PipeReader)r!).CancelPendingRead(), reader);
         Stream? pinned = null;
         try
         {
-            pinned = await ReadCommandsAsync(reader, linked.Token);
-        }
-        catch (RespProtocolException e)
-        {
-            Log.ClientProtocolError(logger, remote, e.Message);
-            Owe(RespWriter.Errors($"ERR Protocol error: {e.Message}", 1));
-        }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
-        {
-            // The client went away or the session was aborted.
-        }
+            try
+            {
+                using var reading = CancellationTokenSource.CreateLinkedTokenSource(stopReading, linked.Token);
+                pinned = await ReadCommandsAsync(reading.Token, linked.Token);
+            }
+            catch (RespProtocolException e)
+            {
+                Log.ClientProtocolError(logger, remote, e.Message);
+                Owe(RespWriter.Errors($"ERR Protocol error: {e.Message}", 1));
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The client went away, or the session was stopped or aborted.
+            }
 
-        try
-        {
-            await DrainAsync(linked.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Aborted, or the client stopped taking replies.
-        }
+            try
+            {
+                await DrainAsync(linked.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Aborted, or the client stopped taking replies.
+            }
 
-        lock (gate)
-        {
-            // Replies still on their way are dropped from now on.
-            closed = true;
-        }
+            lock (gate)
+            {
+                // Replies still on their way are dropped from now on.
+                closed = true;
+            }
 
-        if (pinned is not null)
-        {
-            await RelayAsync(reader, clientWriter, pinned, linked.Token);
+            if (pinned is not null)
+            {
+                await RelayAsync(pinned, stopReading, linked.Token);
+            }
         }
-
-        await reader.CompleteAsync();
-        try
+        finally
         {
-            await clientWriter.CompleteAsync();
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The client is gone, or an aborted flush still runs; the stream is closed next anyway.
+            await client.DisposeAsync();
         }
     }
 
-    private async Task<Stream?> ReadCommandsAsync(PipeReader reader, CancellationToken cancellationToken)
+    // Reads and forwards commands until the client is gone, reading stops, or a command pins (its upstream is returned).
+    private async Task<Stream?> ReadCommandsAsync(CancellationToken reading, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var result = await reader.ReadAsync(cancellationToken);
-            if (result.IsCanceled)
+            var room = MakeRoom();
+            var read = await client.ReadAsync(input.AsMemory(inputEnd, room), reading);
+            if (read == 0)
             {
                 return null;
             }
 
-            var buffer = result.Buffer;
+            inputEnd += read;
+            var buffer = new ReadOnlySequence<byte>(input, inputStart, inputEnd - inputStart);
             var consumed = Parse(buffer, out var malformed);
             long batchStart = -1;
             long batchEnd = -1;
@@ -145,7 +153,7 @@ internal sealed class ClientSession
                     retryable &= info.IsReadOnly;
                     if (batch.Count >= MaxBatchCommands || batchEnd - batchStart >= MaxBatchBytes)
                     {
-                        await SendBatchAsync(buffer.Slice(batchStart, batchEnd - batchStart).ToArray(), retryable, cancellationToken);
+                        await SendBatchAsync(Copy(batchStart, batchEnd), retryable, cancellationToken);
                         (batchStart, retryable) = (-1, true);
                     }
 
@@ -154,7 +162,7 @@ internal sealed class ClientSession
 
                 if (batch.Count > 0)
                 {
-                    await SendBatchAsync(buffer.Slice(batchStart, batchEnd - batchStart).ToArray(), retryable, cancellationToken);
+                    await SendBatchAsync(Copy(batchStart, batchEnd), retryable, cancellationToken);
                     (batchStart, retryable) = (-1, true);
                 }
 
@@ -174,7 +182,6 @@ internal sealed class ClientSession
                         await OweAsync(RespWriter.Ok, cancellationToken);
                         if (info.Name == "quit")
                         {
-                            reader.AdvanceTo(buffer.GetPosition(command.End));
                             return null;
                         }
 
@@ -182,9 +189,8 @@ internal sealed class ClientSession
                     case CommandRoute.Pin:
                         if (await TryPinAsync(info, cancellationToken) is { } upstream)
                         {
-                            // Leave this command and everything after it unread: the relay forwards it as is.
-                            var position = buffer.GetPosition(command.Start);
-                            reader.AdvanceTo(position, position);
+                            // This command and everything after it stay unread: the relay forwards them as they are.
+                            inputStart += (int)command.Start;
                             return upstream;
                         }
 
@@ -194,7 +200,7 @@ internal sealed class ClientSession
 
             if (batch.Count > 0)
             {
-                await SendBatchAsync(buffer.Slice(batchStart, batchEnd - batchStart).ToArray(), retryable, cancellationToken);
+                await SendBatchAsync(Copy(batchStart, batchEnd), retryable, cancellationToken);
             }
 
             if (malformed is not null)
@@ -203,12 +209,35 @@ internal sealed class ClientSession
                 throw malformed;
             }
 
-            reader.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
-            if (result.IsCompleted)
+            inputStart += (int)consumed;
+        }
+    }
+
+    // The bytes of input[inputStart + start .. inputStart + end], for a request that outlives this read.
+    private byte[] Copy(long start, long end) => input.AsSpan(inputStart + (int)start, (int)(end - start)).ToArray();
+
+    // Room to read into after inputEnd: at least MinimumReadSize, by moving the unused bytes to the front or,
+    // for a request bigger than the buffer, by a bigger buffer (back to the usual size once it is used).
+    private int MakeRoom()
+    {
+        if (inputStart == inputEnd)
+        {
+            (inputStart, inputEnd) = (0, 0);
+            if (input.Length > BufferSize)
             {
-                return null;
+                input = new byte[BufferSize];
             }
         }
+
+        if (input.Length - inputEnd < MinimumReadSize)
+        {
+            var unused = inputEnd - inputStart;
+            var target = unused + MinimumReadSize <= input.Length ? input : new byte[Math.Max(input.Length * 2, unused + MinimumReadSize)];
+            Buffer.BlockCopy(input, inputStart, target, 0, unused);
+            (input, inputStart, inputEnd) = (target, 0, unused);
+        }
+
+        return input.Length - inputEnd;
     }
 
     // Finds the complete requests in the buffer, up to and including the first one that pins; returns the bytes
@@ -364,7 +393,7 @@ internal sealed class ClientSession
             owed.Enqueue(entry);
             if (owed.Count == 1)
             {
-                WriteReadyLocked(false);
+                WriteReadyLocked();
             }
         }
     }
@@ -379,17 +408,16 @@ internal sealed class ClientSession
                 return;
             }
 
-            if (!flushing && owed.TryPeek(out var head) && head == request)
+            if (owed.TryPeek(out var head) && head == request)
             {
                 owed.Dequeue();
-                var target = writer!;
-                target.Write(first);
+                output.Write(first);
                 foreach (var segment in last)
                 {
-                    target.Write(segment.Span);
+                    output.Write(segment.Span);
                 }
 
-                WriteReadyLocked(true);
+                WriteReadyLocked();
             }
             else
             {
@@ -415,16 +443,17 @@ internal sealed class ClientSession
             request.Replies = replies;
             if (owed.TryPeek(out var head) && head == request)
             {
-                WriteReadyLocked(false);
+                WriteReadyLocked();
             }
         }
     }
 
-    // Under the gate: writes every reply at the head of the queue that is at hand, then flushes once.
-    // A flush that does not finish at once (the client reads slowly) holds the writer until it does.
-    private void WriteReadyLocked(bool wrote)
+    // Under the gate: moves every reply at the head of the queue that is at hand to the output, then sends it
+    // with one write, which the event loop's stream makes at once. What the socket does not take at once is sent asynchronously, and the output
+    // collects meanwhile. A drain marker completes when everything before it has been sent.
+    private void WriteReadyLocked()
     {
-        while (!flushing && !closed)
+        while (!closed)
         {
             while (owed.TryPeek(out var head))
             {
@@ -436,16 +465,15 @@ internal sealed class ClientSession
                 };
                 if (ready is not null)
                 {
-                    writer!.Write(ready);
-                    wrote = true;
+                    output.Write(ready);
                 }
-                else if (head is TaskCompletionSource drained && !wrote)
+                else if (head is TaskCompletionSource drained && output.WrittenCount == 0 && !flushing)
                 {
                     drained.TrySetResult();
                 }
                 else
                 {
-                    // Not answered yet, or a drain marker behind replies that must be flushed first.
+                    // Not answered yet, or a drain marker behind replies that must be sent first.
                     break;
                 }
 
@@ -458,42 +486,44 @@ internal sealed class ClientSession
                 room = null;
             }
 
-            if (!wrote)
+            if (flushing || output.WrittenCount == 0)
             {
                 return;
             }
 
-            wrote = false;
-            ValueTask<FlushResult> flush;
+            ValueTask send;
             try
             {
-                flush = writer!.FlushAsync();
-                if (flush.IsCompleted)
+                send = client.WriteAsync(output.WrittenMemory);
+                if (send.IsCompleted)
                 {
-                    flush.GetAwaiter().GetResult();
+                    send.GetAwaiter().GetResult();
+                    Reset(ref output);
                     continue;
                 }
             }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
             {
                 CloseLocked();
                 return;
             }
 
+            // The client's socket buffer is full: the rest goes out when the client reads, and replies collect meanwhile.
             flushing = true;
-            _ = AwaitFlushAsync(flush);
+            (output, sending) = (sending, output);
+            _ = FinishSendAsync(send);
             return;
         }
     }
 
-    private async Task AwaitFlushAsync(ValueTask<FlushResult> flush)
+    private async Task FinishSendAsync(ValueTask send)
     {
         var failed = false;
         try
         {
-            await flush;
+            await send;
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
             failed = true;
         }
@@ -501,14 +531,28 @@ internal sealed class ClientSession
         lock (gate)
         {
             flushing = false;
+            Reset(ref sending);
             if (failed)
             {
                 CloseLocked();
             }
             else
             {
-                WriteReadyLocked(false);
+                WriteReadyLocked();
             }
+        }
+    }
+
+    // Empties a buffer for reuse; one that grew for a burst of big replies is let go.
+    private static void Reset(ref ArrayBufferWriter<byte> buffer)
+    {
+        if (buffer.Capacity > 16 * BufferSize)
+        {
+            buffer = new ArrayBufferWriter<byte>(BufferSize);
+        }
+        else
+        {
+            buffer.ResetWrittenCount();
         }
     }
 
@@ -531,14 +575,26 @@ internal sealed class ClientSession
         _ = session!.CancelAsync();
     }
 
-    private async Task RelayAsync(PipeReader client, PipeWriter clientWriter, Stream upstream, CancellationToken cancellationToken)
+    // The rest of the client's life: bytes both ways between the client and its own upstream connection,
+    // starting with the pinning command and whatever the client sent after it.
+    private async Task RelayAsync(Stream upstream, CancellationToken stopReading, CancellationToken cancellationToken)
     {
         metrics.PinnedConnections.Inc();
-        using var relay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var relay = CancellationTokenSource.CreateLinkedTokenSource(stopReading, cancellationToken);
         try
         {
-            var toUpstream = client.CopyToAsync(upstream, relay.Token);
-            var toClient = upstream.CopyToAsync(clientWriter, relay.Token);
+            Task toUpstream;
+            try
+            {
+                await upstream.WriteAsync(input.AsMemory(inputStart, inputEnd - inputStart), relay.Token);
+                toUpstream = client.CopyToAsync(upstream, relay.Token);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                toUpstream = Task.CompletedTask;
+            }
+
+            var toClient = upstream.CopyToAsync(client, relay.Token);
             await Task.WhenAny(toUpstream, toClient);
             await relay.CancelAsync();
             await upstream.DisposeAsync();

@@ -17,6 +17,7 @@ public sealed class ProxyListener(
     UpstreamPool pool,
     UpstreamExecutor executor,
     AmbassadorMetrics metrics,
+    SocketEventLoop loop,
     ILogger<ProxyListener> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<int, Task> sessions = new();
@@ -102,9 +103,24 @@ public sealed class ProxyListener(
                 return;
             }
 
-            client.NoDelay = true;
+            Stream stream;
+            EndPoint? remote;
+            try
+            {
+                client.NoDelay = true;
+                remote = client.RemoteEndPoint;
+                stream = loop.Open(client);
+            }
+            catch (SocketException e)
+            {
+                // Gone before it could be served.
+                Log.SessionFailed(logger, null, e);
+                client.Dispose();
+                continue;
+            }
+
             var id = Interlocked.Increment(ref nextSession);
-            var session = new ClientSession(client, pool.AssignSlot(), executor, metrics, logger);
+            var session = new ClientSession(stream, remote, pool.AssignSlot(), executor, metrics, logger);
             sessions[id] = RunSessionAsync(id, session);
         }
     }

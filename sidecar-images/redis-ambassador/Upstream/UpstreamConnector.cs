@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -5,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Metrics;
+using SidecarInjector.RedisAmbassador.Proxy;
 using SidecarInjector.RedisAmbassador.Resp;
 
 namespace SidecarInjector.RedisAmbassador.Upstream;
@@ -14,14 +16,16 @@ public sealed class UpstreamConnector
 {
     private readonly AmbassadorOptions options;
     private readonly AmbassadorMetrics metrics;
+    private readonly SocketEventLoop loop;
     private readonly X509Certificate2? trustedCa;
     private readonly byte[] handshake;
     private readonly int handshakeReplies;
 
-    public UpstreamConnector(AmbassadorOptions options, AmbassadorMetrics metrics)
+    public UpstreamConnector(AmbassadorOptions options, AmbassadorMetrics metrics, SocketEventLoop loop)
     {
         this.options = options;
         this.metrics = metrics;
+        this.loop = loop;
         var upstream = options.Upstream;
         if (upstream.TlsCaFile is { Length: > 0 } caFile)
         {
@@ -49,12 +53,10 @@ public sealed class UpstreamConnector
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
         var upstream = options.Upstream;
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
         try
         {
-            await socket.ConnectAsync(upstream.Host, upstream.Port, timeout.Token);
-            stream = new NetworkStream(socket, ownsSocket: true);
+            stream = await ConnectSocketAsync(upstream.Host, upstream.Port, timeout.Token);
             if (upstream.UseTls)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
@@ -84,10 +86,6 @@ public sealed class UpstreamConnector
             {
                 await stream.DisposeAsync();
             }
-            else
-            {
-                socket.Dispose();
-            }
 
             throw e switch
             {
@@ -97,6 +95,27 @@ public sealed class UpstreamConnector
                 _ => new UpstreamException($"connect to {upstream.Display}: {e.Message}", false, e),
             };
         }
+    }
+
+    // Each address of the host in turn, as Socket.ConnectAsync(host, port) does; the last failure is the one reported.
+    private async Task<Stream> ConnectSocketAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
+        SocketException? failure = null;
+        foreach (var address in addresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                return await loop.ConnectAsync(socket, new IPEndPoint(address, port), cancellationToken);
+            }
+            catch (SocketException e)
+            {
+                failure = e;
+            }
+        }
+
+        throw failure ?? new SocketException((int)SocketError.HostNotFound);
     }
 
     private async Task ReadHandshakeRepliesAsync(Stream stream, CancellationToken cancellationToken)

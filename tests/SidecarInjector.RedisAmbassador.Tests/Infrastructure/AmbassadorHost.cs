@@ -27,7 +27,9 @@ internal sealed class AmbassadorHost : IAsyncDisposable
 
     public HttpClient Admin { get; }
 
-    public static async Task<AmbassadorHost> StartAsync(string upstream, Action<AmbassadorConfig>? configure = null, TimeSpan? probeInterval = null)
+    /// <param name="loop">The sockets' event loop; by default what Program.cs gets (epoll on Linux).</param>
+    public static async Task<AmbassadorHost> StartAsync(
+        string upstream, Action<AmbassadorConfig>? configure = null, TimeSpan? probeInterval = null, SocketEventLoop? loop = null)
     {
         var config = new AmbassadorConfig { Listen = "127.0.0.1:0", Upstream = upstream, AdminPort = FreePort.Next() };
         config.CircuitBreaker.RecoveryTimeoutMs = 1000;
@@ -53,6 +55,11 @@ internal sealed class AmbassadorHost : IAsyncDisposable
             ProbeInterval = probeInterval ?? TimeSpan.FromMilliseconds(200),
         };
         var builder = WebApplication.CreateSlimBuilder().AddRedisAmbassador(options, Prometheus.Metrics.NewCustomRegistry());
+        if (loop is not null)
+        {
+            builder.Services.AddSingleton(loop);
+        }
+
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         app.MapAmbassadorAdmin();

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Sockets;
+using SidecarInjector.RedisAmbassador.Proxy;
+using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+
+namespace SidecarInjector.RedisAmbassador.Tests.Proxy;
+
+/// <summary>The sockets' event loop (epoll on Linux, .NET's socket engine elsewhere) through the whole ambassador, and its streams directly.</summary>
+[Trait("Category", "Integration")]
+public sealed class SocketEventLoopTests
+{
+    public static TheoryData<string> Loops => ["epoll", "portable"];
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task A_client_that_reads_slowly_gets_every_big_reply_and_does_not_stall_others(string kind)
+    {
+        using var loop = Create(kind);
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, loop: loop);
+        using var slow = await ambassador.ConnectAsync();
+        using var other = await ambassador.ConnectAsync();
+        var value = new string('v', 1024 * 1024);
+        Assert.Equal("OK", await slow.CallAsync("SET", "big", value));
+
+        // 24 MB of replies, far more than the socket buffers hold: most of it waits in the ambassador until the client reads.
+        await slow.SendAsync([.. Enumerable.Repeat<string[]>(["GET", "big"], 24)]);
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        Assert.Equal("OK", await other.CallAsync("SET", "other", "fast"));
+        Assert.Equal("fast", await other.CallAsync("GET", "other"));
+
+        for (var i = 0; i < 24; i++)
+        {
+            Assert.Equal(value, await slow.ReadAsync());
+        }
+
+        Assert.Equal("PONG", await slow.CallAsync("PING"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task A_request_bigger_than_the_read_buffer_arrives_whole(string kind)
+    {
+        using var loop = Create(kind);
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, loop: loop);
+        using var client = await ambassador.ConnectAsync();
+        var value = string.Concat(Enumerable.Range(0, 300_000).Select(i => (char)('a' + (i % 26))));
+
+        // Sent in one write, with small commands around it, so that the big one spans many reads.
+        await client.SendAsync(["SET", "before", "1"], ["SET", "huge", value], ["STRLEN", "huge"], ["GET", "huge"]);
+
+        Assert.Equal("OK", await client.ReadAsync());
+        Assert.Equal("OK", await client.ReadAsync());
+        Assert.Equal((long)value.Length, await client.ReadAsync());
+        Assert.Equal(value, await client.ReadAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task Pinned_and_pooled_clients_work_side_by_side(string kind)
+    {
+        using var loop = Create(kind);
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, loop: loop);
+        using var pinned = await ambassador.ConnectAsync();
+        using var pooled = await ambassador.ConnectAsync();
+
+        // MULTI and the commands after it in the same write all reach the pinned connection.
+        await pinned.SendAsync(["MULTI"], ["INCR", "n"], ["INCR", "n"], ["EXEC"]);
+        Assert.Equal("OK", await pinned.ReadAsync());
+        Assert.Equal("QUEUED", await pinned.ReadAsync());
+        Assert.Equal("QUEUED", await pinned.ReadAsync());
+        Assert.Equal(new object?[] { 1L, 2L }, await pinned.ReadAsync());
+        Assert.Equal(2L, await pooled.CallAsync("GET", "n") is string n ? long.Parse(n) : -1);
+        Assert.Equal("OK", await pinned.CallAsync("SET", "after", "pin"));
+        Assert.Equal("pin", await pooled.CallAsync("GET", "after"));
+    }
+
+    [Fact]
+    public async Task Connecting_to_a_closed_port_fails_with_the_reason()
+    {
+        using var loop = SocketEventLoop.Create();
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+
+        var error = await Assert.ThrowsAsync<SocketException>(() =>
+            loop.ConnectAsync(socket, new IPEndPoint(IPAddress.Loopback, FreePort.Next()), TestContext.Current.CancellationToken));
+
+        Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task A_cancelled_read_ends_at_once_and_leaves_later_bytes_for_the_next_read()
+    {
+        using var loop = SocketEventLoop.Create();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var peer = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        var accepted = listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
+        await using var stream = await loop.ConnectAsync(peer, listener.LocalEndpoint, TestContext.Current.CancellationToken);
+        using var other = await accepted;
+        var buffer = new byte[16];
+
+        using (var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await stream.ReadAtLeastAsync(buffer, 1, cancellationToken: stop.Token));
+        }
+
+        await other.SendAsync("hello"u8.ToArray(), TestContext.Current.CancellationToken);
+        var read = await stream.ReadAtLeastAsync(buffer, 5, cancellationToken: TestContext.Current.CancellationToken).AsTask()
+            .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+    }
+
+    [Fact]
+    public async Task Closing_the_stream_ends_a_pending_read()
+    {
+        using var loop = SocketEventLoop.Create();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var accepted = listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
+        var stream = await loop.ConnectAsync(new Socket(SocketType.Stream, ProtocolType.Tcp), listener.LocalEndpoint, TestContext.Current.CancellationToken);
+        using var other = await accepted;
+
+        var pending = stream.ReadAtLeastAsync(new byte[16], 1, cancellationToken: TestContext.Current.CancellationToken).AsTask();
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        await stream.DisposeAsync();
+
+        var error = await Record.ExceptionAsync(() => pending.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+
+        Assert.NotNull(error);
+        Assert.IsNotType<TimeoutException>(error);
+    }
+
+    private static SocketEventLoop Create(string kind) => kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
+}
