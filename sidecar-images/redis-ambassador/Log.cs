@@ -39,4 +39,10 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Error, "Client session {Client} ended with an unexpected error")]
     public static partial void SessionFailed(ILogger logger, EndPoint? client, Exception error);
+
+    [LoggerMessage(13, LogLevel.Error, "Event loop: code woken for a socket failed")]
+    public static partial void EventLoopCallbackFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(14, LogLevel.Critical, "Event loop: epoll_wait failed ({Error}); no socket can be served, exiting")]
+    public static partial void EventLoopFailed(ILogger logger, string error);
 }

@@ -20,7 +20,7 @@ public static class AmbassadorHostingExtensions
             .AddSingleton(options)
             .AddSingleton(registry)
             .AddSingleton(new AmbassadorMetrics(registry))
-            .AddSingleton(_ => SocketEventLoop.Create())
+            .AddSingleton(services => SocketEventLoop.Create(services.GetRequiredService<ILogger<SocketEventLoop>>()))
             .AddSingleton<UpstreamConnector>()
             .AddSingleton<UpstreamPool>()
             .AddSingleton<UpstreamExecutor>()

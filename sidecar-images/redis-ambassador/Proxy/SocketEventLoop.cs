@@ -27,7 +27,8 @@ namespace SidecarInjector.RedisAmbassador.Proxy;
 public abstract class SocketEventLoop : IDisposable
 {
     /// <summary><c>epoll</c> on Linux; .NET's socket engine elsewhere.</summary>
-    public static SocketEventLoop Create() => OperatingSystem.IsLinux() ? new EpollEventLoop() : new PortableEventLoop();
+    public static SocketEventLoop Create(ILogger? logger = null) =>
+        OperatingSystem.IsLinux() ? new EpollEventLoop(logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) : new PortableEventLoop();
 
     /// <summary>A stream over a connected socket; the stream owns the socket.</summary>
     public abstract Stream Open(Socket socket);
@@ -94,13 +95,15 @@ internal sealed partial class EpollEventLoop : SocketEventLoop
     private static readonly int EventSize = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86 ? 12 : 16;
     private static readonly int DataOffset = EventSize == 12 ? 4 : 8;
 
+    private readonly ILogger logger;
     private readonly int epoll;
     private readonly ConcurrentDictionary<int, EpollSocketStream> streams = new();
     private readonly Thread thread;
     private volatile bool disposed;
 
-    public EpollEventLoop()
+    public EpollEventLoop(ILogger logger)
     {
+        this.logger = logger;
         epoll = EpollCreate1(EpollCloexec);
         if (epoll < 0)
         {
@@ -204,12 +207,22 @@ internal sealed partial class EpollEventLoop : SocketEventLoop
                 var count = EpollWait(epoll, events, MaxEvents, 1000);
                 if (count < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == Eintr)
+                    var error = Marshal.GetLastPInvokeError();
+                    if (error == Eintr)
                     {
                         continue;
                     }
 
-                    return;
+                    if (disposed)
+                    {
+                        return;
+                    }
+
+                    // Not expected with a valid descriptor and buffer. A proxy whose sockets nobody serves would
+                    // look alive and answer nothing; exiting lets the kubelet restart the container.
+                    var reason = new SocketException(error).Message;
+                    Log.EventLoopFailed(logger, reason);
+                    Environment.FailFast($"redis-ambassador: epoll_wait failed: {reason}");
                 }
 
                 for (var i = 0; i < count; i++)
@@ -219,16 +232,7 @@ internal sealed partial class EpollEventLoop : SocketEventLoop
                     // A notice for a socket closed meanwhile (or for its reused descriptor) at worst wakes a wait early.
                     if (streams.TryGetValue(fd, out var stream))
                     {
-                        var flags = Unsafe.ReadUnaligned<uint>(ev);
-                        if ((flags & (EpollIn | EpollRdHup | EpollHup | EpollErr)) != 0)
-                        {
-                            stream.Readable.Set();
-                        }
-
-                        if ((flags & (EpollOut | EpollHup | EpollErr)) != 0)
-                        {
-                            stream.Writable.Set();
-                        }
+                        Notify(stream, Unsafe.ReadUnaligned<uint>(ev));
                     }
                 }
             }
@@ -236,6 +240,28 @@ internal sealed partial class EpollEventLoop : SocketEventLoop
         finally
         {
             NativeMemory.Free(events);
+        }
+    }
+
+    // Runs what waited for the socket. Async methods keep their exceptions in their tasks, so nothing should
+    // come out of here; if something does, the loop must go on serving the other sockets.
+    private void Notify(EpollSocketStream stream, uint flags)
+    {
+        try
+        {
+            if ((flags & (EpollIn | EpollRdHup | EpollHup | EpollErr)) != 0)
+            {
+                stream.Readable.Set();
+            }
+
+            if ((flags & (EpollOut | EpollHup | EpollErr)) != 0)
+            {
+                stream.Writable.Set();
+            }
+        }
+        catch (Exception e)
+        {
+            Log.EventLoopCallbackFailed(logger, e);
         }
     }
 
