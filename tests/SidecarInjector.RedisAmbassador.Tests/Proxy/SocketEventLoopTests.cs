@@ -15,11 +15,9 @@ public sealed class SocketEventLoopTests
     [MemberData(nameof(Loops))]
     public async Task A_client_that_reads_slowly_gets_every_big_reply_and_does_not_stall_others(string kind)
     {
-        using var loop = Create(kind);
-        await using var redis = await RedisServer.StartAsync();
-        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, loop: loop);
-        using var slow = await ambassador.ConnectAsync();
-        using var other = await ambassador.ConnectAsync();
+        await using var setup = await Setup.StartAsync(kind);
+        using var slow = await setup.Ambassador.ConnectAsync();
+        using var other = await setup.Ambassador.ConnectAsync();
         var value = new string('v', 1024 * 1024);
         Assert.Equal("OK", await slow.CallAsync("SET", "big", value));
 
@@ -41,10 +39,8 @@ public sealed class SocketEventLoopTests
     [MemberData(nameof(Loops))]
     public async Task A_request_bigger_than_the_read_buffer_arrives_whole(string kind)
     {
-        using var loop = Create(kind);
-        await using var redis = await RedisServer.StartAsync();
-        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, loop: loop);
-        using var client = await ambassador.ConnectAsync();
+        await using var setup = await Setup.StartAsync(kind);
+        using var client = await setup.Ambassador.ConnectAsync();
         var value = string.Concat(Enumerable.Range(0, 300_000).Select(i => (char)('a' + (i % 26))));
 
         // Sent in one write, with small commands around it, so that the big one spans many reads.
@@ -60,11 +56,9 @@ public sealed class SocketEventLoopTests
     [MemberData(nameof(Loops))]
     public async Task Pinned_and_pooled_clients_work_side_by_side(string kind)
     {
-        using var loop = Create(kind);
-        await using var redis = await RedisServer.StartAsync();
-        await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, loop: loop);
-        using var pinned = await ambassador.ConnectAsync();
-        using var pooled = await ambassador.ConnectAsync();
+        await using var setup = await Setup.StartAsync(kind);
+        using var pinned = await setup.Ambassador.ConnectAsync();
+        using var pooled = await setup.Ambassador.ConnectAsync();
 
         // MULTI and the commands after it in the same write all reach the pinned connection.
         await pinned.SendAsync(["MULTI"], ["INCR", "n"], ["INCR", "n"], ["EXEC"]);
@@ -93,12 +87,9 @@ public sealed class SocketEventLoopTests
     public async Task A_cancelled_read_ends_at_once_and_leaves_later_bytes_for_the_next_read()
     {
         using var loop = SocketEventLoop.Create();
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        using var peer = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        var accepted = listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
-        await using var stream = await loop.ConnectAsync(peer, listener.LocalEndpoint, TestContext.Current.CancellationToken);
-        using var other = await accepted;
+        var (stream, other) = await ConnectPairAsync(loop);
+        await using var _ = stream;
+        using var __ = other;
         var buffer = new byte[16];
 
         using (var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
@@ -117,11 +108,8 @@ public sealed class SocketEventLoopTests
     public async Task Closing_the_stream_ends_a_pending_read()
     {
         using var loop = SocketEventLoop.Create();
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var accepted = listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
-        var stream = await loop.ConnectAsync(new Socket(SocketType.Stream, ProtocolType.Tcp), listener.LocalEndpoint, TestContext.Current.CancellationToken);
-        using var other = await accepted;
+        var (stream, other) = await ConnectPairAsync(loop);
+        using var _ = other;
 
         var pending = stream.ReadAtLeastAsync(new byte[16], 1, cancellationToken: TestContext.Current.CancellationToken).AsTask();
         await Task.Delay(100, TestContext.Current.CancellationToken);
@@ -133,5 +121,33 @@ public sealed class SocketEventLoopTests
         Assert.IsNotType<TimeoutException>(error);
     }
 
-    private static SocketEventLoop Create(string kind) => kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
+    // A stream from the loop connected to a plain socket: the other end.
+    private static async Task<(Stream Stream, Socket Other)> ConnectPairAsync(SocketEventLoop loop)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var accepted = listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
+        var stream = await loop.ConnectAsync(new Socket(SocketType.Stream, ProtocolType.Tcp), listener.LocalEndpoint, TestContext.Current.CancellationToken);
+        return (stream, await accepted);
+    }
+
+    /// <summary>Redis and the ambassador on the loop of that kind.</summary>
+    private sealed class Setup(SocketEventLoop loop, RedisServer redis, AmbassadorHost ambassador) : IAsyncDisposable
+    {
+        public AmbassadorHost Ambassador => ambassador;
+
+        public static async Task<Setup> StartAsync(string kind)
+        {
+            var loop = kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
+            var redis = await RedisServer.StartAsync();
+            return new Setup(loop, redis, await AmbassadorHost.StartAsync(redis.Url, loop: loop));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await ambassador.DisposeAsync();
+            await redis.DisposeAsync();
+            loop.Dispose();
+        }
+    }
 }
