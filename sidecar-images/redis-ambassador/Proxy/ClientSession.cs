@@ -32,7 +32,10 @@ internal sealed class ClientSession
     // Replies a client may owe before its commands are no longer read (it is not reading its replies).
     private const int MaxOwed = 1024;
 
-    private const int BufferSize = 65536;
+    // What a client's reads start with (rented while the client is connected; most requests are far
+    // smaller) and what its reply buffers may keep between bursts of big replies.
+    private const int ReadBufferSize = 16 * 1024;
+    private const int MaxKeptReplyBuffer = 1024 * 1024;
 
     // A read is made with at least this much room; the buffer is compacted or grown to make it.
     private const int MinimumReadSize = 4096;
@@ -45,7 +48,7 @@ internal sealed class ClientSession
     private readonly EndPoint? remote;
 
     // What was read and not yet used: input[inputStart..inputEnd].
-    private byte[] input = new byte[BufferSize];
+    private byte[] input = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
     private int inputStart;
     private int inputEnd;
 
@@ -57,8 +60,8 @@ internal sealed class ClientSession
     // hand, or a TaskCompletionSource completed once everything before it is sent.
     private readonly Lock gate = new();
     private readonly Queue<object> owed = new();
-    private ArrayBufferWriter<byte> output = new(BufferSize);
-    private ArrayBufferWriter<byte> sending = new(BufferSize);
+    private ArrayBufferWriter<byte> output = new();
+    private ArrayBufferWriter<byte> sending = new();
     private bool flushing;
     private bool closed;
     private TaskCompletionSource? room;
@@ -121,6 +124,8 @@ internal sealed class ClientSession
         finally
         {
             await client.DisposeAsync();
+            ArrayPool<byte>.Shared.Return(input);
+            input = [];
         }
     }
 
@@ -223,17 +228,23 @@ internal sealed class ClientSession
         if (inputStart == inputEnd)
         {
             (inputStart, inputEnd) = (0, 0);
-            if (input.Length > BufferSize)
+            if (input.Length > ReadBufferSize)
             {
-                input = new byte[BufferSize];
+                ArrayPool<byte>.Shared.Return(input);
+                input = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
             }
         }
 
         if (input.Length - inputEnd < MinimumReadSize)
         {
             var unused = inputEnd - inputStart;
-            var target = unused + MinimumReadSize <= input.Length ? input : new byte[Math.Max(input.Length * 2, unused + MinimumReadSize)];
+            var target = unused + MinimumReadSize <= input.Length ? input : ArrayPool<byte>.Shared.Rent(Math.Max(input.Length * 2, unused + MinimumReadSize));
             Buffer.BlockCopy(input, inputStart, target, 0, unused);
+            if (target != input)
+            {
+                ArrayPool<byte>.Shared.Return(input);
+            }
+
             (input, inputStart, inputEnd) = (target, 0, unused);
         }
 
@@ -347,6 +358,15 @@ internal sealed class ClientSession
     // Completes once everything owed so far is written and flushed to the client.
     private async Task DrainAsync(CancellationToken cancellationToken)
     {
+        lock (gate)
+        {
+            if (owed.Count == 0 && !flushing && output.WrittenCount == 0)
+            {
+                // Nothing owed: no need to wait (and to hop threads) for it.
+                return;
+            }
+        }
+
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Owe(drained);
         await drained.Task.WaitAsync(cancellationToken);
@@ -546,9 +566,9 @@ internal sealed class ClientSession
     // Empties a buffer for reuse; one that grew for a burst of big replies is let go.
     private static void Reset(ref ArrayBufferWriter<byte> buffer)
     {
-        if (buffer.Capacity > 16 * BufferSize)
+        if (buffer.Capacity > MaxKeptReplyBuffer)
         {
-            buffer = new ArrayBufferWriter<byte>(BufferSize);
+            buffer = new ArrayBufferWriter<byte>();
         }
         else
         {

@@ -121,13 +121,18 @@ public sealed class ProxyListener(
 
             var id = Interlocked.Increment(ref nextSession);
             var session = new ClientSession(stream, remote, pool.AssignSlot(), executor, metrics, logger);
-            sessions[id] = RunSessionAsync(id, session);
+            // Runs here until its first wait for the client (at once, usually: nothing has arrived yet).
+            var running = RunSessionAsync(id, session);
+            sessions[id] = running;
+            if (running.IsCompleted)
+            {
+                sessions.TryRemove(id, out _);
+            }
         }
     }
 
     private async Task RunSessionAsync(int id, ClientSession session)
     {
-        await Task.Yield();
         metrics.ClientConnections.Inc();
         try
         {
