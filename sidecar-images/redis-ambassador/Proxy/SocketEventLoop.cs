@@ -128,8 +128,13 @@ internal sealed partial class EpollEventLoop : SocketEventLoop
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
-                // Connecting; the socket becomes writable when it is done, either way.
-                await stream.WaitWritableAsync(cancellationToken);
+                // Connecting; the socket becomes writable when it is done, either way. Notices come early too (epoll
+                // reports a socket added before connecting as hung up), so the socket itself is asked each time.
+                while (!socket.Poll(0, SelectMode.SelectWrite) && !socket.Poll(0, SelectMode.SelectError))
+                {
+                    await stream.WaitWritableAsync(cancellationToken);
+                }
+
                 var error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
                 if (error != 0)
                 {

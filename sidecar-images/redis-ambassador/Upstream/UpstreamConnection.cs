@@ -163,7 +163,15 @@ public sealed class UpstreamConnection : IDisposable
         }
 
         await reader.CompleteAsync();
-        await writer.CompleteAsync();
+        try
+        {
+            await writer.CompleteAsync();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // A write cut short by the close left bytes behind, which the closed stream no longer takes.
+        }
+
         lifetime.Dispose();
     }
 

@@ -71,6 +71,71 @@ public sealed class SocketEventLoopTests
         Assert.Equal("pin", await pooled.CallAsync("GET", "after"));
     }
 
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task An_upstream_that_never_completes_the_connection_times_out_after_connect_timeout(string kind)
+    {
+        using var loop = kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
+        // A listener that accepts nothing with a backlog of one, already taken: the kernel leaves the next connection hanging.
+        using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        using var filler = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await filler.ConnectAsync(listener.LocalEndPoint!, TestContext.Current.CancellationToken);
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        await using var ambassador = await AmbassadorHost.StartAsync(
+            $"redis://127.0.0.1:{port}", c => (c.ConnectTimeoutMs, c.Retries.MaxAttempts) = (300, 1), loop: loop);
+        using var client = await ambassador.ConnectAsync();
+
+        var reply = await client.CallAsync("GET", "k");
+        await Task.Delay(1500, TestContext.Current.CancellationToken);
+
+        Assert.Equal($"-ERR ambassador: connect to 127.0.0.1:{port} timed out after 300 ms", reply);
+        // Nor did the health probe's attempts meanwhile take a connection still in progress for a connected one.
+        var metrics = await ambassador.MetricsAsync();
+        Assert.Contains("redis_ambassador_upstream_connects_total{result=\"failed\"}", metrics);
+        Assert.DoesNotContain("redis_ambassador_upstream_connects_total{result=\"ok\"}", metrics);
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task A_request_stuck_on_an_upstream_that_stops_reading_times_out_and_the_ambassador_still_stops_cleanly(string kind)
+    {
+        using var loop = kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
+        // Accepts, then never reads: the ambassador's write of a big request stops half-way.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var held = new List<Socket>();
+        using var stopAccepting = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var accepting = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        held.Add(await listener.AcceptSocketAsync(stopAccepting.Token));
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            },
+            TestContext.Current.CancellationToken);
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var ambassador = await AmbassadorHost.StartAsync($"redis://127.0.0.1:{port}", c => c.CommandTimeoutMs = 500, loop: loop);
+        using var client = await ambassador.ConnectAsync();
+
+        var reply = await client.CallAsync("SET", "big", new string('x', 32 * 1024 * 1024));
+
+        Assert.Equal("-ERR ambassador: upstream command timed out after 500 ms", reply);
+        // Stopping must not trip over the write that was cut short.
+        await ambassador.DisposeAsync();
+        await stopAccepting.CancelAsync();
+        await accepting;
+        held.ForEach(s => s.Dispose());
+    }
+
     [Fact]
     public async Task Connecting_to_a_closed_port_fails_with_the_reason()
     {
