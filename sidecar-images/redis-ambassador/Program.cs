@@ -4,7 +4,7 @@ using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Hosting;
 
 // On Linux the app's and the upstream connections live on the ambassador's own epoll loop
-// (Proxy/SocketEventLoop.cs). What stays on .NET's socket engine (accepting connections, the admin port,
+// (Sockets/). What stays on .NET's socket engine (accepting connections, the admin port,
 // and every socket on other systems) runs its completions inline on one epoll thread instead of hopping
 // to the thread pool: a proxy does little work per completion, and the hop and its context switches cost
 // more on a sidecar's small CPU share. The runtime reads both once, when the first socket is used, so

@@ -3,6 +3,7 @@ using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Metrics;
 using SidecarInjector.RedisAmbassador.Proxy;
 using SidecarInjector.RedisAmbassador.Resilience;
+using SidecarInjector.RedisAmbassador.Sockets;
 using SidecarInjector.RedisAmbassador.Upstream;
 
 namespace SidecarInjector.RedisAmbassador.Hosting;

@@ -6,6 +6,7 @@ using SidecarInjector.RedisAmbassador.Commands;
 using SidecarInjector.RedisAmbassador.Metrics;
 using SidecarInjector.RedisAmbassador.Resilience;
 using SidecarInjector.RedisAmbassador.Resp;
+using SidecarInjector.RedisAmbassador.Sockets;
 using SidecarInjector.RedisAmbassador.Upstream;
 
 namespace SidecarInjector.RedisAmbassador.Proxy;

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Metrics;
 using SidecarInjector.RedisAmbassador.Resilience;
+using SidecarInjector.RedisAmbassador.Sockets;
 using SidecarInjector.RedisAmbassador.Upstream;
 
 namespace SidecarInjector.RedisAmbassador.Proxy;

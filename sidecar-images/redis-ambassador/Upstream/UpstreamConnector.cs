@@ -6,8 +6,8 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Metrics;
-using SidecarInjector.RedisAmbassador.Proxy;
 using SidecarInjector.RedisAmbassador.Resp;
+using SidecarInjector.RedisAmbassador.Sockets;
 
 namespace SidecarInjector.RedisAmbassador.Upstream;
 

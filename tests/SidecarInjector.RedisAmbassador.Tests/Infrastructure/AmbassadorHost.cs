@@ -6,6 +6,7 @@ using SidecarInjector.Crds.Config;
 using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Hosting;
 using SidecarInjector.RedisAmbassador.Proxy;
+using SidecarInjector.RedisAmbassador.Sockets;
 
 namespace SidecarInjector.RedisAmbassador.Tests.Infrastructure;
 

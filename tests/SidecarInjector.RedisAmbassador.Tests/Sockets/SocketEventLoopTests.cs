@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
-using SidecarInjector.RedisAmbassador.Proxy;
+using SidecarInjector.RedisAmbassador.Sockets;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
 
-namespace SidecarInjector.RedisAmbassador.Tests.Proxy;
+namespace SidecarInjector.RedisAmbassador.Tests.Sockets;
 
 /// <summary>The sockets' event loop (epoll on Linux, .NET's socket engine elsewhere) through the whole ambassador, and its streams directly.</summary>
 [Trait("Category", "Integration")]
@@ -75,7 +75,7 @@ public sealed class SocketEventLoopTests
     [MemberData(nameof(Loops))]
     public async Task An_upstream_that_never_completes_the_connection_times_out_after_connect_timeout(string kind)
     {
-        using var loop = kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
+        using var loop = CreateLoop(kind);
         // A listener that accepts nothing with a backlog of one, already taken: the kernel leaves the next connection hanging.
         using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -101,7 +101,7 @@ public sealed class SocketEventLoopTests
     [MemberData(nameof(Loops))]
     public async Task A_request_stuck_on_an_upstream_that_stops_reading_times_out_and_the_ambassador_still_stops_cleanly(string kind)
     {
-        using var loop = kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
+        using var loop = CreateLoop(kind);
         // Accepts, then never reads: the ambassador's write of a big request stops half-way.
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -186,6 +186,8 @@ public sealed class SocketEventLoopTests
         Assert.IsNotType<TimeoutException>(error);
     }
 
+    private static SocketEventLoop CreateLoop(string kind) => kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
+
     // A stream from the loop connected to a plain socket: the other end.
     private static async Task<(Stream Stream, Socket Other)> ConnectPairAsync(SocketEventLoop loop)
     {
@@ -203,7 +205,7 @@ public sealed class SocketEventLoopTests
 
         public static async Task<Setup> StartAsync(string kind)
         {
-            var loop = kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
+            var loop = CreateLoop(kind);
             var redis = await RedisServer.StartAsync();
             return new Setup(loop, redis, await AmbassadorHost.StartAsync(redis.Url, loop: loop));
         }
