@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests;
 

@@ -1,5 +1,6 @@
 using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Tests.Support;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.LogShipper.Tests.Hosting;
 
@@ -9,7 +10,7 @@ public class ShipperEndpointsTests
     public async Task Readyz_fails_while_the_sink_is_unreachable_and_healthz_stays_up()
     {
         using var env = new TestEnvironment();
-        var deadPort = TestEnvironment.FreePort();
+        var deadPort = FreePort.Next();
         await using var shipper = await InProcessShipper.StartAsync(env.Config(new LogSinkConfig { Type = LogSinkType.Http, Url = $"http://127.0.0.1:{deadPort}/" }));
         using var http = new HttpClient();
 

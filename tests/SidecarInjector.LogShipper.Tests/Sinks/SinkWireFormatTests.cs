@@ -6,6 +6,7 @@ using SidecarInjector.LogShipper.Pipeline;
 using SidecarInjector.LogShipper.Records;
 using SidecarInjector.LogShipper.Sinks;
 using SidecarInjector.LogShipper.Tests.Support;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.LogShipper.Tests.Sinks;
 
@@ -157,7 +158,7 @@ public class SinkWireFormatTests
     public async Task Syslog_sink_delivers_rfc5424_octet_counted_frames_to_a_real_rsyslog()
     {
         using var env = new TestEnvironment();
-        var port = TestEnvironment.FreePort();
+        var port = FreePort.Next();
         var output = Path.Combine(env.Root, "rsyslog.out");
         var conf = Path.Combine(env.Root, "rsyslog.conf");
         await File.WriteAllTextAsync(conf, $$"""

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using SidecarInjector.Crds.Config;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.LogShipper.Tests.Support;
 
@@ -29,20 +28,13 @@ internal sealed class TestEnvironment : IDisposable
             Paths = [Path.Combine(Logs, "*.log")],
             StateDir = State,
             Sink = sink,
-            HealthPort = FreePort(),
+            HealthPort = FreePort.Next(),
             PollIntervalMs = 50,
             Batch = new BatchConfig { MaxRecords = 500, FlushIntervalMs = 50 },
             Retry = new RetryBackoffConfig { InitialBackoffMs = 50, MaxBackoffMs = 200 },
         };
         tweak?.Invoke(config);
         return config;
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public static async Task AppendLinesAsync(string path, IEnumerable<string> lines)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
 
@@ -24,7 +25,7 @@ public sealed class PrometheusScrapeTests
         var directory = Directory.CreateTempSubdirectory("adapter-prometheus-");
         try
         {
-            var port = ChildProcess.FreePort();
+            var port = FreePort.Next();
             var configFile = Path.Combine(directory.FullName, "prometheus.yml");
             await File.WriteAllTextAsync(configFile, $"""
                 global: {"{"}scrape_interval: 1s, scrape_timeout: 1s{"}"}

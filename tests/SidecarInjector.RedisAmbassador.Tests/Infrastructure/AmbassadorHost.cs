@@ -7,6 +7,7 @@ using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Hosting;
 using SidecarInjector.RedisAmbassador.Proxy;
 using SidecarInjector.RedisAmbassador.Sockets;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests.Infrastructure;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests.Infrastructure;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests.Resilience;
 
