@@ -7,7 +7,8 @@
 # (default 5 x N) for the -P 16 runs; CLIENTS (default 50); WARMUP_N (default 100000) requests before measuring;
 # ROUNDS (default 5) interleaved rounds, whose mean is the result. Besides throughput it prints each
 # proxy's CPU per command (utime+stime from /proc/PID/stat around each run), the steadier measure
-# when the proxies, Redis and redis-benchmark share a few cores.
+# when the proxies, Redis and redis-benchmark share a few cores. POOL_SIZE (default 1, the sidecar's
+# own default) sets the ambassador's poolSize.
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh"
@@ -18,7 +19,9 @@ PIPELINED_N=${PIPELINED_N:-$((N * 5))}
 CLIENTS=${CLIENTS:-50}
 WARMUP_N=${WARMUP_N:-100000}
 ROUNDS=${ROUNDS:-5}
+POOL_SIZE=${POOL_SIZE:-1}
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench-ambassador: ROUNDS must be a positive whole number, got '$ROUNDS'" >&2; exit 2; }
+[[ "$POOL_SIZE" =~ ^[1-9][0-9]*$ ]] || { echo "bench-ambassador: POOL_SIZE must be a positive whole number, got '$POOL_SIZE'" >&2; exit 2; }
 
 bench_require redis-server redis-benchmark redis-cli nutcracker dotnet python3
 wait_port() {
@@ -54,7 +57,7 @@ twem_pid=$!
 PIDS+=($twem_pid)
 wait_port "$twem_port"
 
-SIDECAR_CONFIG="{\"listen\":\"127.0.0.1:$amb_port\",\"upstream\":\"redis://127.0.0.1:$redis_port\",\"adminPort\":$amb_admin}" \
+SIDECAR_CONFIG="{\"listen\":\"127.0.0.1:$amb_port\",\"upstream\":\"redis://127.0.0.1:$redis_port\",\"adminPort\":$amb_admin,\"poolSize\":$POOL_SIZE}" \
   Logging__LogLevel__Default=Warning \
   dotnet "$root/sidecar-images/redis-ambassador/bin/Release/net10.0/redis-ambassador.dll" >"$WORK/ambassador.log" 2>&1 &
 amb_pid=$!
@@ -100,7 +103,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "redis-benchmark -t set,get -c $CLIENTS, -n $N (P1) / -n $PIPELINED_N (-P 16); requests per second, mean of $ROUNDS interleaved rounds"
+echo "redis-benchmark -t set,get -c $CLIENTS, -n $N (P1) / -n $PIPELINED_N (-P 16), ambassador poolSize $POOL_SIZE; requests per second, mean of $ROUNDS interleaved rounds"
 printf '%-8s %-4s %12s %12s %12s %14s %14s %16s\n' mode cmd direct twemproxy ambassador amb/direct amb/twemproxy "rounds min-max"
 for mode in P1 P16; do
   for cmd in SET GET; do
