@@ -84,8 +84,11 @@ public sealed class SocketEventLoopTests
         using var filler = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await filler.ConnectAsync(listener.LocalEndPoint!, TestContext.Current.CancellationToken);
         var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        // The health probe fails meanwhile too; the circuit must not open before the GET, however slow the machine.
         await using var ambassador = await AmbassadorHost.StartAsync(
-            $"redis://127.0.0.1:{port}", c => (c.ConnectTimeoutMs, c.Retries.MaxAttempts) = (300, 1), loop: loop);
+            $"redis://127.0.0.1:{port}",
+            c => (c.ConnectTimeoutMs, c.Retries.MaxAttempts, c.CircuitBreaker.FailureThreshold) = (300, 1, 1000),
+            loop: loop);
         using var client = await ambassador.ConnectAsync();
 
         var reply = await client.CallAsync("GET", "k");
@@ -124,7 +127,8 @@ public sealed class SocketEventLoopTests
             },
             TestContext.Current.CancellationToken);
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var ambassador = await AmbassadorHost.StartAsync($"redis://127.0.0.1:{port}", c => c.CommandTimeoutMs = 500, loop: loop);
+        var ambassador = await AmbassadorHost.StartAsync(
+            $"redis://127.0.0.1:{port}", c => (c.CommandTimeoutMs, c.CircuitBreaker.FailureThreshold) = (500, 1000), loop: loop);
         using var client = await ambassador.ConnectAsync();
 
         var reply = await client.CallAsync("SET", "big", new string('x', 32 * 1024 * 1024));
