@@ -11,8 +11,11 @@ internal sealed class SinkHealth(ILogSink sink) : IDisposable
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(2);
     private readonly SemaphoreSlim _probe = new(1, 1);
     private volatile string? _failure;
-    private bool _reachable;
-    private long _probedAt = long.MinValue;
+    private volatile bool _reachable;
+
+    // Environment.TickCount64 when the sink was last checked (a probe or a delivery); 0 until the first time,
+    // so the first /readyz probes at once (an app that has not logged yet gets a ready sidecar when the sink is there).
+    private long _probedAt;
 
     public bool PipelineFailed { get; set; }
 
@@ -22,7 +25,7 @@ internal sealed class SinkHealth(ILogSink sink) : IDisposable
     {
         _failure = null;
         _reachable = true;
-        _probedAt = Environment.TickCount64;
+        Volatile.Write(ref _probedAt, Environment.TickCount64);
     }
 
     public async Task<(bool Ready, string Detail)> CheckAsync(CancellationToken cancellationToken)
@@ -35,10 +38,11 @@ internal sealed class SinkHealth(ILogSink sink) : IDisposable
         await _probe.WaitAsync(cancellationToken);
         try
         {
-            if (Environment.TickCount64 - _probedAt > ProbeInterval.TotalMilliseconds)
+            var probedAt = Volatile.Read(ref _probedAt);
+            if (probedAt == 0 || Environment.TickCount64 - probedAt > ProbeInterval.TotalMilliseconds)
             {
                 _reachable = await sink.IsReachableAsync(cancellationToken);
-                _probedAt = Environment.TickCount64;
+                Volatile.Write(ref _probedAt, Environment.TickCount64);
             }
         }
         finally

@@ -23,6 +23,22 @@ public class ShipperEndpointsTests
     }
 
     [Fact]
+    public async Task Readyz_is_ready_before_the_first_record_when_the_sink_is_reachable()
+    {
+        // An app that has not logged yet: nothing was delivered, so only the probe can tell.
+        using var env = new TestEnvironment();
+        await using var receiver = await HttpReceiver.StartAsync();
+        await using var shipper = await InProcessShipper.StartAsync(env.Config(new LogSinkConfig { Type = LogSinkType.Http, Url = receiver.Url }));
+        using var http = new HttpClient();
+
+        using var ready = await http.GetAsync($"{shipper.HealthUrl}/readyz", TestContext.Current.CancellationToken);
+
+        Assert.Equal(200, (int)ready.StatusCode);
+        Assert.Contains("reachable", await ready.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Empty(receiver.AcceptedLines());
+    }
+
+    [Fact]
     public async Task Metrics_count_lines_read_and_records_shipped()
     {
         using var env = new TestEnvironment();
