@@ -63,6 +63,8 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
             o.Identity = "e2e";
             o.HealthPort = 0;
             o.InstallNamespace = InstallNamespace;
+            // The first admission is the webhook's cold start (JIT, TLS); past the timeout the Ignore policy would admit the pod uninjected.
+            o.WebhookTimeoutSeconds = 10;
         });
         await operatorApp.StartAsync(ct);
         server.Store.Create(Policies, null, Objects.Policy("logs"));

@@ -56,8 +56,9 @@ public sealed class OperatorIntegrationTests : IAsyncLifetime
         Assert.Equal(TemplateHash.Compute(policy.Spec), status["templateHash"]!.GetValue<string>());
 
         await Eventually.HoldsAsync(() => server.Store.Get(Webhooks, null, "sidecar-injector") is not null, "the webhook configuration");
-        var secret = server.Store.Get(ResourceType.Get("secrets"), "sidecar-injector", "sidecar-injector-webhook-tls");
-        Assert.NotNull(secret);
+        // The configuration needs only the CA; the serving certificate's Secret is written just after it.
+        await Eventually.HoldsAsync(
+            () => server.Store.Get(ResourceType.Get("secrets"), "sidecar-injector", "sidecar-injector-webhook-tls") is not null, "the serving certificate's Secret");
         var hook = server.Store.Get(Webhooks, null, "sidecar-injector")!["webhooks"]![0]!;
         Assert.Equal("/mutate/logs", hook["clientConfig"]!["service"]!["path"]!.GetValue<string>());
         Assert.False(string.IsNullOrEmpty(hook["clientConfig"]!["caBundle"]?.GetValue<string>()));

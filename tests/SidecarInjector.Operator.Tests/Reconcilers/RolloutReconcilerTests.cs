@@ -62,8 +62,8 @@ public sealed class RolloutReconcilerTests : IAsyncLifetime
         var looked = Decisions("no-workload");
         for (var i = 0; i < 3; i++)
         {
-            server.Store.Update(Pods, "apps", "web-1-a", p => { p["metadata"]!["labels"]!["touch"] = i.ToString(CultureInfo.InvariantCulture); return p; }, statusOnly: false);
             var before = Decisions("no-workload");
+            server.Store.Update(Pods, "apps", "web-1-a", p => { p["metadata"]!["labels"]!["touch"] = i.ToString(CultureInfo.InvariantCulture); return p; }, statusOnly: false);
             await Eventually.HoldsAsync(() => Decisions("no-workload") > before, "the rollout controller looked again");
         }
 

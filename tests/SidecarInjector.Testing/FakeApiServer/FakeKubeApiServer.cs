@@ -175,6 +175,13 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         var bookmarks = IsTrue(request.Query["allowWatchBookmarks"]);
         var timeout = int.TryParse(request.Query["timeoutSeconds"], out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(30);
         var dropped = Faults.WatchDropToken;
+        if (Faults.Down)
+        {
+            // Went down after this request was let in, and its token may be the one made after the drop.
+            context.Abort();
+            return;
+        }
+
         using var watchCts = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, dropped);
         watchCts.CancelAfter(timeout);
         var ct = watchCts.Token;
