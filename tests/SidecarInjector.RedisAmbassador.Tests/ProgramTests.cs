@@ -89,7 +89,8 @@ public sealed class ProgramTests
         await using var redis = await RedisServer.StartAsync();
         var listenPort = FreePort.Next();
         var adminPort = FreePort.Next();
-        using var process = Start($$"""{"listen": "127.0.0.1:{{listenPort}}", "upstream": "{{redis.Url}}", "adminPort": {{adminPort}}}""");
+        using var process = Start(
+            $$"""{"listen": "127.0.0.1:{{listenPort}}", "upstream": "{{redis.Url}}", "adminPort": {{adminPort}}, "commandTimeoutMs": 15000}""");
         process.OutputDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         try
@@ -99,7 +100,7 @@ public sealed class ProgramTests
             Assert.Equal("OK", await client.CallAsync("SET", "k", "v"));
 
             // A slow command is in flight when SIGTERM arrives: its reply must still come back.
-            await client.SendAsync(["DEBUG", "SLEEP", "2"]);
+            await client.SendAsync(["DEBUG", "SLEEP", "4"]);
             await WaitUntilRedisIsBusyAsync(redis.Port);
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()]))
             {
@@ -195,7 +196,8 @@ public sealed class ProgramTests
                 await direct.SendAsync(["PING"]);
                 try
                 {
-                    await direct.ReadAsync(timeoutSeconds: 0.3);
+                    // Idle, Redis answers in microseconds; a second leaves room for a loaded machine.
+                    await direct.ReadAsync(timeoutSeconds: 1);
                     return false;
                 }
                 catch (OperationCanceledException)

@@ -105,8 +105,17 @@ internal sealed class FaultProxy : IAsyncDisposable
             var down = ReplyTrickle > TimeSpan.Zero
                 ? TrickleAsync(serverStream, clientStream, ReplyTrickle, connection.Token)
                 : serverStream.CopyToAsync(clientStream, connection.Token);
-            // Redis closing its side closes the client's side too, as a direct connection would.
-            _ = down.ContinueWith(_ => client.Client.Shutdown(SocketShutdown.Both), TaskScheduler.Default);
+            // Redis closing its side closes the client's side too, as a direct connection would. Not when a dropped
+            // reply cancelled the copy: the client must learn of it only by the reset after the command landed.
+            _ = down.ContinueWith(
+                t =>
+                {
+                    if (!t.IsCanceled)
+                    {
+                        client.Client.Shutdown(SocketShutdown.Both);
+                    }
+                },
+                TaskScheduler.Default);
             var buffer = new byte[65536];
             while (true)
             {

@@ -26,7 +26,8 @@ public sealed partial class UpstreamExecutorTests
 
         Assert.StartsWith("-ERR ambassador:", reply);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await ambassador.ReadyAsync());
-        Assert.Contains("redis_ambassador_circuit_state{state=\"open\"} 1", await ambassador.MetricsAsync());
+        // Polly reports the state change after the rejection, and a probe's half-open trial may be under way.
+        await Eventually.Get(ambassador.MetricsAsync, m => m.Contains("redis_ambassador_circuit_state{state=\"open\"} 1"), "circuit_state open");
         Assert.Matches(RejectedGet(), await ambassador.MetricsAsync());
 
         await redis.RestartAsync();
@@ -120,12 +121,13 @@ public sealed partial class UpstreamExecutorTests
     public async Task A_batch_whose_replies_keep_arriving_is_not_timed_out_as_a_whole()
     {
         await using var redis = await RedisServer.StartAsync();
-        // 10 x 20 kB of replies, 4 KiB every 50 ms: about 2.5 s in all, never 500 ms without a byte.
+        // 10 x 40 kB of replies, 4 KiB every 50 ms: about 5 s in all, more than twice the timeout, and never
+        // 2 s without a byte (a timeout that leaves room for a loaded machine's stalls).
         await using var faults = new FaultProxy(redis.Port) { ReplyTrickle = TimeSpan.FromMilliseconds(50) };
         await using var ambassador = await AmbassadorHost.StartAsync(
-            faults.Url, c => c.CommandTimeoutMs = 500, probeInterval: TimeSpan.FromHours(1));
+            faults.Url, c => c.CommandTimeoutMs = 2000, probeInterval: TimeSpan.FromHours(1));
         using var client = await ambassador.ConnectAsync();
-        var value = new string('v', 20_000);
+        var value = new string('v', 40_000);
         Assert.Equal("OK", await client.CallAsync("SET", "big", value));
 
         await client.SendAsync([.. Enumerable.Repeat<string[]>(["GET", "big"], 10)]);
