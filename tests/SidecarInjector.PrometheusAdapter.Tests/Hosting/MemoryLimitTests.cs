@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
@@ -50,7 +51,9 @@ public sealed partial class MemoryLimitTests
         await using var source = await JsonSource.StartAsync(ct);
         source.Body = Queues(10);
         // 0x1800000 = 24 MiB of heap (a 32 MiB container), against a document of 400,000 series.
-        using var adapter = StartAdapter(source, heapLimitHex: "1800000");
+        // Polls 5 s apart with a 5 s timeout, not 1 s: the first failing poll, the only one logged,
+        // must fail on memory, not on a timeout reading the ~14 MB document on a loaded machine.
+        using var adapter = StartAdapter(source, heapLimitHex: "1800000", pollIntervalSeconds: 5, timeoutSeconds: 5);
         using var http = (await adapter.FirstGoodPollAsync(ct)).Http;
 
         source.Body = Queues(200_000);
@@ -63,8 +66,20 @@ public sealed partial class MemoryLimitTests
 
         Assert.False(adapter.Process.HasExited, adapter.Output);
         Assert.Contains("queues_depth{index=\"9\"} 9", text, StringComparison.Ordinal);
-        Assert.True(OutOfMemoryLog().IsMatch(adapter.Output), adapter.Output);
-        await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        // The console logger writes on a thread of its own and the pipe is read on another: the line
+        // comes some time after the snapshot. Only the first failure after a success is logged.
+        await Eventually.UntilAsync(
+            () => Task.FromResult(adapter.Output),
+            o => OutOfMemoryLog().IsMatch(o),
+            "the out-of-memory log line",
+            TimeSpan.FromSeconds(60));
+        // It survives polling the big document again.
+        await Eventually.UntilAsync(
+            () => http.GetStringAsync("/metrics", ct),
+            t => ErrorPolls(t) >= ErrorPolls(text) + 1,
+            "another poll of the big document to fail",
+            TimeSpan.FromSeconds(60),
+            () => adapter.Output);
         Assert.False(adapter.Process.HasExited, adapter.Output);
 
         // And it recovers on its own when the document fits again.
@@ -77,11 +92,18 @@ public sealed partial class MemoryLimitTests
             () => adapter.Output);
     }
 
-    private static ChildProcess StartAdapter(JsonSource source, string heapLimitHex)
+    private static double ErrorPolls(string metrics)
+    {
+        const string series = "prometheus_adapter_polls_total{result=\"error\"} ";
+        var line = metrics.Split('\n').Single(l => l.StartsWith(series, StringComparison.Ordinal));
+        return double.Parse(line[series.Length..], CultureInfo.InvariantCulture);
+    }
+
+    private static ChildProcess StartAdapter(JsonSource source, string heapLimitHex, int pollIntervalSeconds = 1, int timeoutSeconds = 5)
     {
         var environment = DockerfileEnv.Of("sidecar-images", "prometheus-adapter", "Dockerfile");
         environment["DOTNET_GCHeapHardLimit"] = heapLimitHex;
-        return ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":1}""", environment);
+        return ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":{{pollIntervalSeconds}},"timeoutSeconds":{{timeoutSeconds}}}""", environment);
     }
 
     /// <summary>A document of <paramref name="count"/> queues, two series each (depth, consumers).</summary>

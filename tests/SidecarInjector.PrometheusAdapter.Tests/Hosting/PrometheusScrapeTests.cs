@@ -20,7 +20,16 @@ public sealed class PrometheusScrapeTests
         source.Body = Fixture.Bytes("stats.json");
         var config = AdapterEndpointsTests.MappedConfig();
         config.Source = source.Url.ToString();
+        // Rare, patient polls, so prometheus_adapter_source_up cannot drop on a poll slowed by load.
+        config.PollIntervalSeconds = 60;
+        config.TimeoutSeconds = 30;
         await using var adapter = await AdapterServer.StartAsync(config, ct);
+        // The first poll in, and the endpoint warm before Prometheus's first scrape.
+        await Eventually.UntilAsync(
+            () => adapter.MetricsAsync(),
+            t => t.Contains("prometheus_adapter_source_up 1\n", StringComparison.Ordinal),
+            "the adapter's first good poll",
+            TimeSpan.FromSeconds(60));
 
         var directory = Directory.CreateTempSubdirectory("adapter-prometheus-");
         try
@@ -28,7 +37,7 @@ public sealed class PrometheusScrapeTests
             var port = FreePort.Next();
             var configFile = Path.Combine(directory.FullName, "prometheus.yml");
             await File.WriteAllTextAsync(configFile, $"""
-                global: {"{"}scrape_interval: 1s, scrape_timeout: 1s{"}"}
+                global: {"{"}scrape_interval: 5s, scrape_timeout: 5s{"}"}
                 scrape_configs:
                 - job_name: adapter
                   static_configs: [{"{"}targets: ['{adapter.BaseAddress.Authority}']{"}"}]

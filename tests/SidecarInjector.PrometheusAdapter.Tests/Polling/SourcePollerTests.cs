@@ -21,22 +21,38 @@ public sealed class SourcePollerTests
         source.Text = """{"orders": 5, "healthy": true}""";
         await using var adapter = await AdapterServer.StartAsync(new AdapterConfig { Source = source.Url.ToString(), PollIntervalSeconds = 1, TimeoutSeconds = 1 }, ct);
         var up = await Eventually.UntilAsync(() => adapter.MetricsAsync(), t => t.Contains("orders 5\n", StringComparison.Ordinal), "the first values");
-        var lastSuccess = Value(up, "prometheus_adapter_last_success_timestamp_seconds");
+        var lastSuccessWhileUp = Value(up, "prometheus_adapter_last_success_timestamp_seconds");
 
         source.Status = 500;
         var down = await Eventually.UntilAsync(() => adapter.MetricsAsync(), t => t.Contains("prometheus_adapter_source_up 0\n", StringComparison.Ordinal), "up to drop to 0 on HTTP 500");
         Assert.Contains("orders 5\n", down, StringComparison.Ordinal);
-        Assert.Equal(lastSuccess, Value(down, "prometheus_adapter_last_success_timestamp_seconds"));
+        // A poll that fetched the good document before the status changed may have finished after
+        // the first snapshot above and moved the timestamp; once a poll has failed, every later one
+        // sees the 500 (polls run one after another), so from here on it must not move.
+        var lastSuccess = Value(down, "prometheus_adapter_last_success_timestamp_seconds");
+        Assert.True(lastSuccess >= lastSuccessWhileUp, $"last success went back from {lastSuccessWhileUp} to {lastSuccess}");
         await Promtool.AssertCleanAsync(down, ct);
+        var stillDown = await Eventually.UntilAsync(
+            () => adapter.MetricsAsync(),
+            t => Value(t, "prometheus_adapter_polls_total{result=\"error\"}") >= Value(down, "prometheus_adapter_polls_total{result=\"error\"}") + 1,
+            "another poll to fail on HTTP 500");
+        Assert.Contains("prometheus_adapter_source_up 0\n", stillDown, StringComparison.Ordinal);
+        Assert.Contains("orders 5\n", stillDown, StringComparison.Ordinal);
+        Assert.Equal(lastSuccess, Value(stillDown, "prometheus_adapter_last_success_timestamp_seconds"));
 
-        source.Status = 200;
+        // The body before the status, so no poll gets a 200 with the old, valid document.
         source.Text = "this is {not json";
+        source.Status = 200;
+        // Counted after the switch: at most one poll then in flight still got the 500, so of two more
+        // failures at least one fetched after it.
+        var beforeGarbage = await adapter.MetricsAsync();
         var garbage = await Eventually.UntilAsync(
             () => adapter.MetricsAsync(),
-            t => Value(t, "prometheus_adapter_polls_total{result=\"error\"}") >= Value(down, "prometheus_adapter_polls_total{result=\"error\"}") + 2,
+            t => Value(t, "prometheus_adapter_polls_total{result=\"error\"}") >= Value(beforeGarbage, "prometheus_adapter_polls_total{result=\"error\"}") + 2,
             "polls of the garbage to fail");
         Assert.Contains("prometheus_adapter_source_up 0\n", garbage, StringComparison.Ordinal);
         Assert.Contains("orders 5\n", garbage, StringComparison.Ordinal);
+        Assert.Equal(lastSuccess, Value(garbage, "prometheus_adapter_last_success_timestamp_seconds"));
 
         source.Text = """{"orders": 6, "healthy": true}""";
         var recovered = await Eventually.UntilAsync(() => adapter.MetricsAsync(), t => t.Contains("orders 6\n", StringComparison.Ordinal), "recovery");
@@ -69,7 +85,7 @@ public sealed class SourcePollerTests
         var ct = TestContext.Current.CancellationToken;
         await using var source = await JsonSource.StartAsync(ct);
         source.Text = """{"orders": 5}""";
-        await using var adapter = await AdapterServer.StartAsync(new AdapterConfig { Source = source.Url.ToString(), PollIntervalSeconds = 3600, TimeoutSeconds = 1 }, ct);
+        await using var adapter = await AdapterServer.StartAsync(new AdapterConfig { Source = source.Url.ToString(), PollIntervalSeconds = 3600, TimeoutSeconds = 60 }, ct);
         await Eventually.UntilAsync(() => adapter.MetricsAsync(), t => t.Contains("orders 5\n", StringComparison.Ordinal), "the first values");
         for (var i = 0; i < 20; i++)
         {
