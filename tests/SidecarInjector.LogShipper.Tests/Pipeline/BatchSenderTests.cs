@@ -17,16 +17,27 @@ public partial class BatchSenderTests
         return match.Success ? double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) : 0;
     }
 
+    private static async Task<bool> ReadyAsync(InProcessShipper shipper)
+    {
+        using var ready = await Http.GetAsync($"{shipper.HealthUrl}/readyz", TestContext.Current.CancellationToken);
+        return ready.IsSuccessStatusCode;
+    }
+
     [Fact]
     public async Task Retries_a_failing_sink_until_it_recovers_losing_nothing()
     {
         using var env = new TestEnvironment();
         await using var receiver = await HttpReceiver.StartAsync();
+
+        // The sink stays down until the test has seen /readyz say so: not ready lasts only until the first
+        // delivery succeeds, which a fixed number of failures would let come before a slow first probe.
+        var sawNotReady = false;
         receiver.Respond = (n, _) => n switch
         {
             0 => (503, "down", null),
             1 => (429, "slow down", 1),
             < 6 => (500, "still down", null),
+            _ when !Volatile.Read(ref sawNotReady) => (500, "still down", null),
             _ => (200, "{}", null),
         };
         await using var shipper = await InProcessShipper.StartAsync(env.Config(new LogSinkConfig { Type = LogSinkType.Http, Url = receiver.Url }));
@@ -38,6 +49,8 @@ public partial class BatchSenderTests
             Assert.Equal(503, (int)ready.StatusCode);
         }
 
+        Volatile.Write(ref sawNotReady, true);
+
         await Eventually.HoldsAsync(() => receiver.AcceptedLines().Count >= 1000, "all lines accepted after recovery");
         var messages = receiver.AcceptedLines().Select(l => (string)JsonNode.Parse(l)!["message"]!).ToList();
         Assert.Equal(1000, messages.Distinct().Count());
@@ -47,7 +60,10 @@ public partial class BatchSenderTests
         var requests = receiver.Requests.ToArray();
         Assert.True(requests[2].At - requests[1].At >= TimeSpan.FromMilliseconds(900), $"retried {requests[2].At - requests[1].At} after a Retry-After of 1s");
         Assert.True(await MetricAsync(shipper, "log_shipper_retries_total") >= 6);
-        await Eventually.HoldsAsync(() => Http.GetAsync($"{shipper.HealthUrl}/readyz").Result.IsSuccessStatusCode, "ready again");
+        await Eventually.HoldsAsync(async () => await ReadyAsync(shipper), "ready again");
+
+        // The receiver records a request before it answers; the shipper counts the records once it has the answer.
+        await Eventually.HoldsAsync(async () => await MetricAsync(shipper, "log_shipper_records_shipped_total") >= 1000, "the last batch counted");
         Assert.Equal(1000, await MetricAsync(shipper, "log_shipper_records_shipped_total"));
     }
 

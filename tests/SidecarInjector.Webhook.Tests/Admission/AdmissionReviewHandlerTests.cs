@@ -369,15 +369,21 @@ public sealed class AdmissionReviewHandlerTests
         {
             var body = Encoding.UTF8.GetBytes(AdmissionFixtures.DeploymentReviewText());
             await using var stream = await RawTlsAsync(server);
-            await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n"), TestContext.Current.CancellationToken);
-            await stream.WriteAsync(body.AsMemory(0, 100), TestContext.Current.CancellationToken);
+            // All of the body but its last byte, so the review cannot finish yet. Sent with the headers, not after the
+            // 100 Continue: the body then stays above Kestrel's minimum data rate (1 KiB/s after 2 s) for about 4 s
+            // from the first read, however long the machine stalls before the test goes on.
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nExpect: 100-continue\r\n\r\n"), TestContext.Current.CancellationToken);
+            await stream.WriteAsync(body.AsMemory(0, body.Length - 1), TestContext.Current.CancellationToken);
             await stream.FlushAsync(TestContext.Current.CancellationToken);
-            await Task.Delay(200, TestContext.Current.CancellationToken);
 
+            // Kestrel answers "100 Continue" when the handler starts reading the body (even with body bytes already
+            // there): proof that the review is in flight, where a connection still waiting for its headers would
+            // be closed by the shutdown.
+            Assert.Equal("HTTP/1.1 100 Continue\r\n\r\n", await ReadHeadAsync(stream));
             var stopping = server.StopAsync(CancellationToken.None);
             await Task.Delay(300, TestContext.Current.CancellationToken);
             Assert.False(stopping.IsCompleted, "shutdown did not wait for the in-flight review");
-            await stream.WriteAsync(body.AsMemory(100), TestContext.Current.CancellationToken);
+            await stream.WriteAsync(body.AsMemory(body.Length - 1), TestContext.Current.CancellationToken);
 
             var answer = await ReadToEndAsync(stream);
             Assert.StartsWith("HTTP/1.1 200", answer, StringComparison.Ordinal);
@@ -399,6 +405,21 @@ public sealed class AdmissionReviewHandlerTests
         var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, _, _, _) => true);
         await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, TestContext.Current.CancellationToken);
         return ssl;
+    }
+
+    /// <summary>Reads one response head (an interim response such as 100 Continue), byte by byte so nothing after it is consumed.</summary>
+    private static async Task<string> ReadHeadAsync(SslStream stream)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
+        var one = new byte[1];
+        var text = new StringBuilder();
+        while (!text.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal) && await stream.ReadAsync(one, deadline.Token) == 1)
+        {
+            text.Append((char)one[0]);
+        }
+
+        return text.ToString();
     }
 
     /// <summary>Reads until the server closes the connection or has sent a whole response with Connection: close.</summary>

@@ -26,7 +26,11 @@ public sealed class FilePolicySourceTests
         await using var server = await AdmissionTestServer.StartAsync(new Dictionary<string, string> { ["logs.yaml"] = AdmissionFixtures.LoggingPolicy("logs") });
         var client = server.Client();
 
-        await File.WriteAllTextAsync(Path.Combine(server.PolicyDirectory, "logs.yaml"), "apiVersion: sidecarinjector.io/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: logs\n  spec: [", TestContext.Current.CancellationToken);
+        // Replaced in one rename, as the kubelet updates a ConfigMap volume: written in place, the file is
+        // empty for a moment, and a reload then would load it as no policies, which is not a parse failure.
+        var staged = Path.Combine(server.PolicyDirectory, "logs.yaml.tmp");
+        await File.WriteAllTextAsync(staged, "apiVersion: sidecarinjector.io/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: logs\n  spec: [", TestContext.Current.CancellationToken);
+        File.Move(staged, Path.Combine(server.PolicyDirectory, "logs.yaml"), overwrite: true);
         await File.WriteAllTextAsync(Path.Combine(server.PolicyDirectory, "audit.yaml"), AdmissionFixtures.LoggingPolicy("audit", volume: "audit-logs"), TestContext.Current.CancellationToken);
         await ServingCertificateTests.WaitUntilAsync(async () => await StatusAsync(client, "/mutate/audit") == HttpStatusCode.OK, "the reload that saw both files");
 
