@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using SidecarInjector.RedisAmbassador.Sockets;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
 using SidecarInjector.Tests.Shared;
@@ -191,6 +193,43 @@ public sealed class SocketEventLoopTests
         Assert.IsNotType<TimeoutException>(error);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Code_that_throws_when_woken_on_the_loop_is_logged_and_the_loop_serves_the_other_sockets()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the epoll loop is Linux only");
+        var logger = new RecordingLogger();
+        using var loop = SocketEventLoop.Create(logger);
+        var (stream, other) = await ConnectPairAsync(loop);
+        await using var _ = stream;
+        using var __ = other;
+        var readable = Assert.IsType<EpollSocketStream>(stream).Readable;
+        // Notices from connecting may be pending; wait until the signal really waits.
+        var wait = readable.WaitAsync();
+        while (wait.IsCompleted)
+        {
+            wait = readable.WaitAsync();
+        }
+
+        ThrowWhenWoken(wait);
+        await other.SendAsync("x"u8.ToArray(), TestContext.Current.CancellationToken);
+
+        var logged = await Eventually.Get(() => Task.FromResult(logger.Errors), e => e.Count > 0, "the failure logged");
+        Assert.Equal("woken code failed", Assert.IsType<InvalidOperationException>(Assert.Single(logged)).Message);
+        var (second, secondOther) = await ConnectPairAsync(loop);
+        await using var ___ = second;
+        using var ____ = secondOther;
+        await secondOther.SendAsync("still served"u8.ToArray(), TestContext.Current.CancellationToken);
+        var buffer = new byte[12];
+        var read = await second.ReadAtLeastAsync(buffer, buffer.Length, cancellationToken: TestContext.Current.CancellationToken).AsTask()
+            .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal("still served", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+    }
+
+    // Registered to run inline on the loop (no scheduling context), as the streams' own continuations are.
+    private static void ThrowWhenWoken(ValueTask wait) =>
+        wait.ConfigureAwait(false).GetAwaiter().OnCompleted(() => throw new InvalidOperationException("woken code failed"));
+
     private static SocketEventLoop CreateLoop(string kind) => kind == "portable" ? new PortableEventLoop() : SocketEventLoop.Create();
 
     // A stream from the loop connected to a plain socket: the other end.
@@ -201,6 +240,28 @@ public sealed class SocketEventLoopTests
         var accepted = listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
         var stream = await loop.ConnectAsync(new Socket(SocketType.Stream, ProtocolType.Tcp), listener.LocalEndpoint, TestContext.Current.CancellationToken);
         return (stream, await accepted);
+    }
+
+    /// <summary>Keeps the exceptions of what is logged at Error or above.</summary>
+    private sealed class RecordingLogger : ILogger
+    {
+        private readonly ConcurrentQueue<Exception> errors = new();
+
+        public List<Exception> Errors => [.. errors];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(
+            LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Error && exception is not null)
+            {
+                errors.Enqueue(exception);
+            }
+        }
     }
 
     /// <summary>Redis and the ambassador on the loop of that kind.</summary>
