@@ -169,7 +169,7 @@ public sealed class ProgramTests
     private static async Task WaitReadyAsync(int adminPort)
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
-        await Eventually.Get(
+        await Eventually.UntilAsync(
             async () =>
             {
                 try
@@ -183,13 +183,13 @@ public sealed class ProgramTests
             },
             s => s == HttpStatusCode.OK,
             "ambassador process ready",
-            timeoutSeconds: 60);
+            TimeSpan.FromSeconds(60));
     }
 
     // Redis is single-threaded: once it stops answering PING, the DEBUG SLEEP sent through the ambassador is running.
     private static async Task WaitUntilRedisIsBusyAsync(int port)
     {
-        await Eventually.Get(
+        await Eventually.UntilAsync(
             async () =>
             {
                 using var direct = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));

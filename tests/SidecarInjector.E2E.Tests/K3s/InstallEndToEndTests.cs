@@ -38,7 +38,7 @@ public sealed class InstallEndToEndTests(K3sCluster cluster) : IClassFixture<K3s
     {
         await InstalledAsync();
 
-        await Eventually.HoldsAsync(
+        await ClusterEventually.HoldsAsync(
             async () =>
             {
                 var pod = await cluster.ShopPodAsync(Token);
@@ -59,7 +59,7 @@ public sealed class InstallEndToEndTests(K3sCluster cluster) : IClassFixture<K3s
     {
         await InstalledAsync();
 
-        await Eventually.HoldsAsync(
+        await ClusterEventually.HoldsAsync(
             async () =>
             {
                 var pod = Name(await cluster.ShopPodAsync(Token));
@@ -76,7 +76,7 @@ public sealed class InstallEndToEndTests(K3sCluster cluster) : IClassFixture<K3s
     {
         await InstalledAsync();
 
-        await Eventually.HoldsAsync(
+        await ClusterEventually.HoldsAsync(
             async () =>
             {
                 var pod = Name(await cluster.ShopPodAsync(Token));
@@ -93,7 +93,7 @@ public sealed class InstallEndToEndTests(K3sCluster cluster) : IClassFixture<K3s
     {
         await InstalledAsync();
 
-        await Eventually.HoldsAsync(
+        await ClusterEventually.HoldsAsync(
             async () =>
             {
                 var pod = Name(await cluster.ShopPodAsync(Token));
@@ -112,7 +112,7 @@ public sealed class InstallEndToEndTests(K3sCluster cluster) : IClassFixture<K3s
 
         foreach (var policy in SamplePolicies)
         {
-            await Eventually.HoldsAsync(
+            await ClusterEventually.HoldsAsync(
                 async () =>
                 {
                     var status = (await cluster.GetJsonAsync(Token, "get", "sidecarpolicies.sidecarinjector.io", policy))["status"];
@@ -139,7 +139,7 @@ public sealed class InstallEndToEndTests(K3sCluster cluster) : IClassFixture<K3s
             "-p",
             """[{"op":"replace","path":"/spec/sidecars/0/adapter/pollIntervalSeconds","value":5}]""");
 
-        await Eventually.HoldsAsync(
+        await ClusterEventually.HoldsAsync(
             async () =>
             {
                 var status = (await cluster.GetJsonAsync(Token, "get", "sidecarpolicies.sidecarinjector.io", "prometheus-adapter"))["status"];

@@ -91,7 +91,7 @@ public sealed class K3sCluster : IAsyncDisposable
     public async Task<JsonObject> ShopPodAsync(CancellationToken cancellationToken)
     {
         JsonObject? pod = null;
-        await Eventually.HoldsAsync(
+        await ClusterEventually.HoldsAsync(
             async () =>
             {
                 var list = await GetJsonAsync(cancellationToken, "-n", "demo", "get", "pods", "-l", "app.kubernetes.io/name=shop");
@@ -133,7 +133,7 @@ public sealed class K3sCluster : IAsyncDisposable
         }
 
         // The operator writes one webhook entry per Ready policy; pods created before that are not injected.
-        await Eventually.HoldsAsync(
+        await ClusterEventually.HoldsAsync(
             async () =>
             {
                 var result = await TryKubectlAsync(cancellationToken, "get", "mutatingwebhookconfiguration", "sidecar-injector", "-o", "json");

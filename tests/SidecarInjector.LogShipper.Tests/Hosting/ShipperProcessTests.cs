@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Tests.Support;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.LogShipper.Tests.Hosting;
 
@@ -22,14 +23,14 @@ public class ShipperProcessTests
         using (var first = ShipperProcess.Start(config))
         {
             await TestEnvironment.AppendLinesAsync(path, Enumerable.Range(0, total / 2).Select(i => $"{i} {padding}"));
-            await Eventually.HoldsAsync(() => receiver.AcceptedLines().Count >= 2_000, "the first process is mid-stream", seconds: 60);
+            await Eventually.HoldsAsync(() => receiver.AcceptedLines().Count >= 2_000, "the first process is mid-stream", TimeSpan.FromSeconds(60));
             first.KillHard();
             await first.WaitForExitAsync();
         }
 
         await TestEnvironment.AppendLinesAsync(path, Enumerable.Range(total / 2, total / 2).Select(i => $"{i} {padding}"));
         using var second = ShipperProcess.Start(config);
-        await Eventually.HoldsAsync(() => Numbers(receiver).Distinct().Count() == total, "every line shipped after the restart", seconds: 90);
+        await Eventually.HoldsAsync(() => Numbers(receiver).Distinct().Count() == total, "every line shipped after the restart", TimeSpan.FromSeconds(90));
 
         var numbers = Numbers(receiver);
         Assert.Equal(Enumerable.Range(0, total), numbers.Distinct().Order());
@@ -59,7 +60,7 @@ public class ShipperProcessTests
         await TestEnvironment.AppendLinesAsync(env.Log("app.log"), Enumerable.Range(0, 10).Select(i => $"{i} line"));
         using var process = ShipperProcess.Start(config);
         using var http = new HttpClient();
-        await Eventually.HoldsAsync(() => LinesRead(http, config.HealthPort) == 10, "the lines read (and held: the flush interval is a minute)", seconds: 60);
+        await Eventually.HoldsAsync(() => LinesRead(http, config.HealthPort) == 10, "the lines read (and held: the flush interval is a minute)", TimeSpan.FromSeconds(60));
         Assert.Empty(receiver.Requests);
 
         process.Terminate();
@@ -81,7 +82,7 @@ public class ShipperProcessTests
         using (var process = ShipperProcess.Start(config))
         {
             using var http = new HttpClient();
-            await Eventually.HoldsAsync(() => LinesRead(http, config.HealthPort) == 10, "the lines read and a send hanging", seconds: 60);
+            await Eventually.HoldsAsync(() => LinesRead(http, config.HealthPort) == 10, "the lines read and a send hanging", TimeSpan.FromSeconds(60));
 
             process.Terminate();
 
@@ -93,7 +94,7 @@ public class ShipperProcessTests
         await using var receiver = await HttpReceiver.StartAsync();
         config.Sink.Url = receiver.Url;
         using var restarted = ShipperProcess.Start(config);
-        await Eventually.HoldsAsync(() => Numbers(receiver).Count == 10, "the unacknowledged lines shipped after the restart", seconds: 60);
+        await Eventually.HoldsAsync(() => Numbers(receiver).Count == 10, "the unacknowledged lines shipped after the restart", TimeSpan.FromSeconds(60));
         Assert.Equal(Enumerable.Range(0, 10), Numbers(receiver).Order());
     }
 
@@ -129,14 +130,14 @@ public class ShipperProcessTests
         using var process = ShipperProcess.Start(config);
         using var http = new HttpClient();
 
-        await Eventually.HoldsAsync(() => process.Stdout.Contains("\"plain\"", StringComparison.Ordinal), "records on stdout", seconds: 60);
+        await Eventually.HoldsAsync(() => process.Stdout.Contains("\"plain\"", StringComparison.Ordinal), "records on stdout", TimeSpan.FromSeconds(60));
         var records = process.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal("warn", (string?)records[0]["level"]);
         Assert.Equal("plain", (string?)records[1]["message"]);
         Assert.Equal("shop", (string?)records[1]["kubernetes"]!["namespace"]);
         Assert.Equal("node-a", (string?)records[1]["kubernetes"]!["node"]);
         // The pipeline can write its first records a moment before Kestrel listens on a loaded machine.
-        await Eventually.HoldsAsync(() => process.Stderr.Contains("Now listening on", StringComparison.Ordinal), "the health port bound", seconds: 60);
+        await Eventually.HoldsAsync(() => process.Stderr.Contains("Now listening on", StringComparison.Ordinal), "the health port bound", TimeSpan.FromSeconds(60));
         foreach (var probe in new[] { "/healthz", "/readyz", "/metrics" })
         {
             using var response = await http.GetAsync($"http://127.0.0.1:{config.HealthPort}{probe}", TestContext.Current.CancellationToken);

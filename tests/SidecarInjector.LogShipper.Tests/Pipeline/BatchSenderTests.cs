@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Tests.Support;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.LogShipper.Tests.Pipeline;
 
@@ -109,6 +110,6 @@ public partial class BatchSenderTests
         Assert.True(await MetricAsync(shipper, "log_shipper_queued_batches") <= 2);
 
         receiver.Delay = TimeSpan.Zero;
-        await Eventually.HoldsAsync(() => receiver.AcceptedLines().Count == 50_000, "everything shipped once the sink is fast again", seconds: 90);
+        await Eventually.HoldsAsync(() => receiver.AcceptedLines().Count == 50_000, "everything shipped once the sink is fast again", TimeSpan.FromSeconds(90));
     }
 }

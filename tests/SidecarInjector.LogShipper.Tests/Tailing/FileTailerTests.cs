@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Tests.Support;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.LogShipper.Tests.Tailing;
 

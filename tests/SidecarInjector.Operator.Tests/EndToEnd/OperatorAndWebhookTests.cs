@@ -11,6 +11,7 @@ using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Tests.Shared;
 using SidecarInjector.Webhook.Admission;
 
 namespace SidecarInjector.Operator.Tests.EndToEnd;

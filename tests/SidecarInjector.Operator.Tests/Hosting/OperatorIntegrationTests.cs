@@ -9,6 +9,7 @@ using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Leadership;
 using SidecarInjector.Operator.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.Operator.Tests.Hosting;
 

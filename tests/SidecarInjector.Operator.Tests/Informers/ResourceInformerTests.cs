@@ -6,6 +6,7 @@ using SidecarInjector.Crds.Informers;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Operator.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.Operator.Tests.Informers;
 

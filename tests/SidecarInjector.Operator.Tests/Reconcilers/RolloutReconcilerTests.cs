@@ -6,6 +6,7 @@ using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Rollout;
 using SidecarInjector.Operator.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.Operator.Tests.Reconcilers;
 

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Polling;
 

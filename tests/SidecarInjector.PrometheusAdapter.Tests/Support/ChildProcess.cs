@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Support;
 

@@ -45,7 +45,7 @@ internal sealed class RedisServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await Eventually.Get(CanConnectAsync, ok => ok, $"redis-server on port {Port} accepting");
+        await Eventually.UntilAsync(CanConnectAsync, ok => ok, $"redis-server on port {Port} accepting");
     }
 
     // Waits asynchronously: with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 (as the ambassador ships) a

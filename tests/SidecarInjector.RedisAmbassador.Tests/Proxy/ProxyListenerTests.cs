@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+using SidecarInjector.Tests.Shared;
 using StackExchange.Redis;
 
 namespace SidecarInjector.RedisAmbassador.Tests.Proxy;
@@ -302,7 +303,7 @@ public sealed class ProxyListenerTests
         using var other = await ambassador.ConnectAsync();
 
         await blocked.SendAsync(["BLPOP", "jobs", "0"]);
-        await Eventually.Get(() => ambassador.MetricsAsync(), m => m.Contains("redis_ambassador_pinned_connections 1"), "BLPOP pinned");
+        await Eventually.UntilAsync(() => ambassador.MetricsAsync(), m => m.Contains("redis_ambassador_pinned_connections 1"), "BLPOP pinned");
         for (var i = 0; i < 50; i++)
         {
             Assert.Null(await other.CallAsync("GET", "missing"));

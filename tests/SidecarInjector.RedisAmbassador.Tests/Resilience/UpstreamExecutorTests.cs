@@ -16,10 +16,10 @@ public sealed partial class UpstreamExecutorTests
         await using var ambassador = await AmbassadorHost.StartAsync(redis.Url, c => c.Retries.MaxAttempts = 1);
         using var client = await ambassador.ConnectAsync();
         Assert.Equal("OK", await client.CallAsync("SET", "k", "before"));
-        await Eventually.Get(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready");
+        await Eventually.UntilAsync(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready");
 
         await redis.KillAsync();
-        var reply = await Eventually.Get(
+        var reply = await Eventually.UntilAsync(
             async () => (string?)await client.CallAsync("GET", "k"),
             r => r?.Contains("circuit open", StringComparison.Ordinal) == true,
             "circuit open reply");
@@ -27,13 +27,13 @@ public sealed partial class UpstreamExecutorTests
         Assert.StartsWith("-ERR ambassador:", reply);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await ambassador.ReadyAsync());
         // Polly reports the state change after the rejection, and a probe's half-open trial may be under way.
-        await Eventually.Get(ambassador.MetricsAsync, m => m.Contains("redis_ambassador_circuit_state{state=\"open\"} 1"), "circuit_state open");
+        await Eventually.UntilAsync(ambassador.MetricsAsync, m => m.Contains("redis_ambassador_circuit_state{state=\"open\"} 1"), "circuit_state open");
         Assert.Matches(RejectedGet(), await ambassador.MetricsAsync());
 
         await redis.RestartAsync();
-        await Eventually.Get(async () => await client.CallAsync("SET", "k", "after"), r => Equals(r, "OK"), "recovery after restart");
+        await Eventually.UntilAsync(async () => await client.CallAsync("SET", "k", "after"), r => Equals(r, "OK"), "recovery after restart");
         Assert.Equal("after", await client.CallAsync("GET", "k"));
-        await Eventually.Get(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready again");
+        await Eventually.UntilAsync(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready again");
         Assert.Contains("redis_ambassador_circuit_state{state=\"closed\"} 1", await ambassador.MetricsAsync());
     }
 
@@ -109,7 +109,7 @@ public sealed partial class UpstreamExecutorTests
             faults.Url, c => c.CommandTimeoutMs = 300, probeInterval: TimeSpan.FromHours(1));
         using var client = await ambassador.ConnectAsync();
         // The health probe's first PING times out too; wait for it so the GET gets a connection of its own.
-        await Eventually.Get(ambassador.MetricsAsync, m => m.Contains("{command=\"ping\",result=\"timeout\"} 1"), "probe timeout");
+        await Eventually.UntilAsync(ambassador.MetricsAsync, m => m.Contains("{command=\"ping\",result=\"timeout\"} 1"), "probe timeout");
 
         var reply = (string?)await client.CallAsync("GET", "k");
 
@@ -144,14 +144,14 @@ public sealed partial class UpstreamExecutorTests
     // Kills the pool's upstream connection and waits until the ambassador has noticed, so the next command must connect.
     private static async Task DropPoolConnectionAsync(AmbassadorHost ambassador, int redisPort)
     {
-        await Eventually.Get(ambassador.MetricsAsync, m => m.Contains("redis_ambassador_pool_connections 1"), "pool connected");
+        await Eventually.UntilAsync(ambassador.MetricsAsync, m => m.Contains("redis_ambassador_pool_connections 1"), "pool connected");
         using (var admin = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, redisPort)))
         {
             Assert.Equal("OK", await admin.CallAsync("AUTH", "pw"));
             Assert.IsType<long>(await admin.CallAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"));
         }
 
-        await Eventually.Get(ambassador.MetricsAsync, m => m.Contains("redis_ambassador_pool_connections 0"), "pool connection dropped");
+        await Eventually.UntilAsync(ambassador.MetricsAsync, m => m.Contains("redis_ambassador_pool_connections 0"), "pool connection dropped");
     }
 
     [GeneratedRegex("redis_ambassador_commands_total\\{command=\"get\",result=\"rejected\"\\} [1-9]")]

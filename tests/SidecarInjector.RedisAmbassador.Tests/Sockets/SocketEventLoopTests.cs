@@ -214,7 +214,7 @@ public sealed class SocketEventLoopTests
         ThrowWhenWoken(wait);
         await other.SendAsync("x"u8.ToArray(), TestContext.Current.CancellationToken);
 
-        var logged = await Eventually.Get(() => Task.FromResult(logger.Errors), e => e.Count > 0, "the failure logged");
+        var logged = await Eventually.UntilAsync(() => Task.FromResult(logger.Errors), e => e.Count > 0, "the failure logged");
         Assert.Equal("woken code failed", Assert.IsType<InvalidOperationException>(Assert.Single(logged)).Message);
         var (second, secondOther) = await ConnectPairAsync(loop);
         await using var ___ = second;

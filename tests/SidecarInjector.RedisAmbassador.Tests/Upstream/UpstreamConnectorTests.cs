@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using SidecarInjector.Crds.Config;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests.Upstream;
 
@@ -26,7 +27,7 @@ public sealed class UpstreamConnectorTests : IDisposable
 
         Assert.Equal("OK", await app.CallAsync("SET", "over", "tls"));
         Assert.Equal("tls", await app.CallAsync("GET", "over"));
-        await Eventually.Get(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready over TLS");
+        await Eventually.UntilAsync(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready over TLS");
     }
 
     [Fact]

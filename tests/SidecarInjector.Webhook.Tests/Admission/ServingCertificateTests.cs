@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.Webhook.Tests.Admission;
 
@@ -111,17 +112,10 @@ public sealed partial class ServingCertificateTests
         return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
     }
 
-    internal static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
+    // A minute: certificate and policy reloads wait for the file watcher or its one-second poll.
+    internal static Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.HoldsAsync(condition, what, TimeSpan.FromSeconds(60));
 
-    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-    }
+    internal static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => Eventually.HoldsAsync(condition, what, TimeSpan.FromSeconds(60));
 
     [GeneratedRegex("sidecar_injector_certificate_reloads_total\\{result=\"failure\"\\} [1-9]")]
     private static partial Regex ReloadFailures();

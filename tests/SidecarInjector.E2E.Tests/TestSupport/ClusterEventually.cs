@@ -1,7 +1,11 @@
 namespace SidecarInjector.E2E.Tests.TestSupport;
 
-/// <summary>Polls a condition until it holds or a generous deadline passes: clusters converge, they don't answer at once.</summary>
-public static class Eventually
+/// <summary>
+/// Polls a cluster until a condition holds or a generous deadline passes: clusters converge, they do not answer
+/// at once. Every 2 s, not as often as the shared <see cref="SidecarInjector.Tests.Shared.Eventually"/>: each probe is a
+/// round trip to a real API server or a kubectl process.
+/// </summary>
+public static class ClusterEventually
 {
     public static async Task HoldsAsync(Func<Task<bool>> condition, TimeSpan deadline, string failure, CancellationToken cancellationToken)
     {
