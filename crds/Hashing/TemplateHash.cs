@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using SidecarInjector.Crds.Schema;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 
@@ -24,6 +25,9 @@ public static class TemplateHash
             ["sidecars"] = ApiJson.SerializeToNode(spec.Sidecars),
             ["volumes"] = spec.Volumes is null ? null : ApiJson.SerializeToNode(spec.Volumes),
             ["appContainerMounts"] = spec.AppContainerMounts is null ? null : ApiJson.SerializeToNode(spec.AppContainerMounts),
+
+            // Where native sidecars go changes the pod; the default is left out so hashes from before the field stay.
+            ["nativeSidecarOrder"] = spec.NativeSidecarOrder == NativeSidecarOrder.BeforeInitContainers ? null : EnumNames.Of(spec.NativeSidecarOrder),
         };
         var canonical = Canonicalize(template)!.ToJsonString();
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(canonical));

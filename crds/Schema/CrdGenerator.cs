@@ -8,6 +8,7 @@ using System.Text.Json.Serialization;
 using k8s.Models;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Crds.Validation;
 
 namespace SidecarInjector.Crds.Schema;
 
@@ -146,7 +147,7 @@ public static class CrdGenerator
             var element = ElementType(property.PropertyType);
             schema = element is null
                 ? new JsonObject { ["description"] = fullDescription, ["type"] = "object", ["x-kubernetes-preserve-unknown-fields"] = true }
-                : new JsonObject { ["description"] = fullDescription, ["type"] = "array", ["items"] = new JsonObject { ["type"] = "object", ["x-kubernetes-preserve-unknown-fields"] = true } };
+                : new JsonObject { ["description"] = fullDescription, ["type"] = "array", ["items"] = CoreItemSchema(core.ExplainPath) };
         }
         else
         {
@@ -242,6 +243,65 @@ public static class CrdGenerator
         throw new InvalidOperationException($"the CRD generator does not know how to describe {type.FullName}; mark the property [KubernetesCoreType] or teach CrdGenerator.TypeSchema");
     }
 
+    /// <summary>
+    /// The rules of a core list item that a schema can say, so that <c>kubectl apply</c> refuses
+    /// what kube-apiserver would refuse in every pod the policy touches; other fields are kept as
+    /// they are. <see cref="Validation.ContainerValidator"/> checks the same and what a schema cannot.
+    /// </summary>
+    private static JsonObject CoreItemSchema(string explainPath)
+    {
+        var item = new JsonObject { ["type"] = "object" };
+        static JsonObject Str(string description, string pattern, int? maxLength = null)
+        {
+            var s = new JsonObject { ["description"] = description, ["type"] = "string" };
+            if (maxLength is { } max)
+            {
+                s["maxLength"] = max;
+            }
+
+            s["pattern"] = pattern;
+            return s;
+        }
+
+        switch (explainPath)
+        {
+            case "pod.spec.containers.ports":
+                var name = Str("An IANA service name: at most 15 lowercase letters, digits and '-', with at least one letter.", KubernetesNames.PortNamePattern, KubernetesNames.PortNameMaxLength);
+                name["x-kubernetes-validations"] = new JsonArray(new JsonObject
+                {
+                    ["rule"] = "self.matches('[a-z]') && !self.contains('--')",
+                    ["message"] = "a port name needs at least one letter and no consecutive hyphens (IANA_SVC_NAME)",
+                });
+                item["required"] = new JsonArray("containerPort");
+                item["properties"] = new JsonObject
+                {
+                    ["name"] = name,
+                    ["containerPort"] = new JsonObject { ["description"] = "The port number, 1 to 65535.", ["type"] = "integer", ["format"] = "int32", ["minimum"] = 1, ["maximum"] = 65535 },
+                    ["protocol"] = new JsonObject { ["description"] = "TCP (default), UDP or SCTP.", ["type"] = "string", ["enum"] = new JsonArray("TCP", "UDP", "SCTP") },
+                };
+                break;
+            case "pod.spec.containers.env":
+                item["required"] = new JsonArray("name");
+                item["properties"] = new JsonObject { ["name"] = Str("The variable's name, as the API server accepts it.", KubernetesNames.EnvVarNamePattern) };
+                break;
+            case "pod.spec.containers.volumeMounts":
+                item["required"] = new JsonArray("name", "mountPath");
+                item["properties"] = new JsonObject
+                {
+                    ["name"] = Str("The volume's name.", KubernetesNames.Dns1123LabelPattern, 63),
+                    ["mountPath"] = Str("An absolute path in the container, unique among its mounts.", "^/"),
+                };
+                break;
+            case "pod.spec.volumes":
+                item["required"] = new JsonArray("name");
+                item["properties"] = new JsonObject { ["name"] = Str("The volume's name: a DNS-1123 label.", KubernetesNames.Dns1123LabelPattern, 63) };
+                break;
+        }
+
+        item["x-kubernetes-preserve-unknown-fields"] = true;
+        return item;
+    }
+
     private static Type? ElementType(Type type) =>
         type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>) ? type.GetGenericArguments()[0] : null;
 
@@ -255,7 +315,7 @@ public static class CrdGenerator
             {
                 ["description"] = "Labels that must all be present with these values.",
                 ["type"] = "object",
-                ["additionalProperties"] = new JsonObject { ["type"] = "string" },
+                ["additionalProperties"] = new JsonObject { ["type"] = "string", ["maxLength"] = KubernetesNames.LabelValueMaxLength, ["pattern"] = KubernetesNames.LabelValuePattern },
             },
             ["matchExpressions"] = new JsonObject
             {
@@ -267,9 +327,9 @@ public static class CrdGenerator
                     ["required"] = new JsonArray("key", "operator"),
                     ["properties"] = new JsonObject
                     {
-                        ["key"] = new JsonObject { ["description"] = "The label key.", ["type"] = "string" },
+                        ["key"] = new JsonObject { ["description"] = "The label key: an optional DNS subdomain prefix and '/', then a name of at most 63 characters.", ["type"] = "string", ["maxLength"] = KubernetesNames.QualifiedNameMaxLength, ["pattern"] = KubernetesNames.QualifiedNamePattern },
                         ["operator"] = new JsonObject { ["description"] = "In, NotIn, Exists or DoesNotExist.", ["type"] = "string", ["enum"] = new JsonArray("In", "NotIn", "Exists", "DoesNotExist") },
-                        ["values"] = new JsonObject { ["description"] = "Values for In and NotIn; empty for Exists and DoesNotExist.", ["type"] = "array", ["items"] = new JsonObject { ["type"] = "string" } },
+                        ["values"] = new JsonObject { ["description"] = "Values for In and NotIn; empty for Exists and DoesNotExist.", ["type"] = "array", ["items"] = new JsonObject { ["type"] = "string", ["maxLength"] = KubernetesNames.LabelValueMaxLength, ["pattern"] = KubernetesNames.LabelValuePattern } },
                     },
                     ["x-kubernetes-validations"] = new JsonArray(new JsonObject
                     {

@@ -49,39 +49,9 @@ public static class LabelSelectorMatcher
         return true;
     }
 
-    /// <summary>The same checks the API server makes on a LabelSelector.</summary>
-    public static void Validate(V1LabelSelector? selector, string path, ICollection<ValidationProblem> problems)
-    {
-        if (selector?.MatchExpressions is not { } expressions)
-        {
-            return;
-        }
-
-        for (var i = 0; i < expressions.Count; i++)
-        {
-            var e = expressions[i];
-            var at = $"{path}.matchExpressions[{i}]";
-            if (string.IsNullOrEmpty(e.Key))
-            {
-                problems.Add(new ValidationProblem($"{at}.key", "required"));
-            }
-
-            switch (e.OperatorProperty)
-            {
-                case "In" or "NotIn" when e.Values is not { Count: > 0 }:
-                    problems.Add(new ValidationProblem($"{at}.values", $"must be non-empty for operator {e.OperatorProperty}"));
-                    break;
-                case "Exists" or "DoesNotExist" when e.Values is { Count: > 0 }:
-                    problems.Add(new ValidationProblem($"{at}.values", $"must be empty for operator {e.OperatorProperty}"));
-                    break;
-                case "In" or "NotIn" or "Exists" or "DoesNotExist":
-                    break;
-                default:
-                    problems.Add(new ValidationProblem($"{at}.operator", $"must be one of In, NotIn, Exists, DoesNotExist, got '{e.OperatorProperty}'"));
-                    break;
-            }
-        }
-    }
+    /// <summary>Kept for callers of the matcher; the rules live in <see cref="Validation.LabelSelectorValidator"/>.</summary>
+    public static void Validate(V1LabelSelector? selector, string path, ICollection<ValidationProblem> problems) =>
+        Validation.LabelSelectorValidator.Validate(selector, path, problems);
 
     private static readonly IReadOnlyDictionary<string, string> EmptyLabels = new Dictionary<string, string>();
 }

@@ -31,6 +31,10 @@ public sealed class SidecarPolicySpec
     [Range(0, 1000000)]
     public int Priority { get; set; } = 100;
 
+    [JsonPropertyName("nativeSidecarOrder")]
+    [Description("Where native sidecars go among the pod's own init containers. BeforeInitContainers (default): they start, and pass their startup probes, before the pod's init containers run, so those can use them. AfterInitContainers: they start once the pod's init containers have finished.")]
+    public NativeSidecarOrder NativeSidecarOrder { get; set; } = NativeSidecarOrder.BeforeInitContainers;
+
     [JsonPropertyName("sidecars")]
     [Description("The containers to inject, in order.")]
     [Required]

@@ -38,7 +38,7 @@ public sealed class SidecarSpec
     public string? ImagePullPolicy { get; set; }
 
     [JsonPropertyName("native")]
-    [Description("true (default): inject as a native sidecar, an init container with restartPolicy: Always (Kubernetes 1.29+), which starts before the app and does not keep Jobs from completing. false: append to the pod's containers.")]
+    [Description("true (default): inject as a native sidecar, an init container with restartPolicy: Always (Kubernetes 1.30+, where preStop sleep is also on by default), which starts before the app and does not keep Jobs from completing. false: append to the pod's containers.")]
     public bool Native { get; set; } = true;
 
     [JsonPropertyName("command")]
@@ -55,7 +55,7 @@ public sealed class SidecarSpec
     public List<V1EnvVar>? Env { get; set; }
 
     [JsonPropertyName("ports")]
-    [Description("Container ports. Absent for a typed sidecar: its admin/metrics port is declared.")]
+    [Description("Container ports. Names are IANA service names (at most 15 lowercase letters, digits and '-'), unique, as are port/protocol pairs. Absent for a typed sidecar: its admin/metrics port is declared.")]
     [KubernetesCoreType("pod.spec.containers.ports")]
     public List<V1ContainerPort>? Ports { get; set; }
 
@@ -75,7 +75,7 @@ public sealed class SidecarSpec
     public V1Probe? ReadinessProbe { get; set; }
 
     [JsonPropertyName("startupProbe")]
-    [Description("Startup probe; absent means none.")]
+    [Description("Startup probe. Absent for a typed sidecar: GET on its health port every second for up to a minute, so Kubernetes starts the next container only once the sidecar serves. Absent for Custom: none.")]
     [KubernetesCoreType("pod.spec.containers.startupProbe")]
     public V1Probe? StartupProbe { get; set; }
 

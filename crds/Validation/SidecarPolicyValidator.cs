@@ -1,8 +1,9 @@
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using k8s.Models;
 using SidecarInjector.Crds.Config;
 using SidecarInjector.Crds.Schema;
-using SidecarInjector.Crds.Selection;
+using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 
 namespace SidecarInjector.Crds.Validation;
@@ -43,8 +44,8 @@ public static class SidecarPolicyValidator
     public static void ValidateSpec(SidecarPolicySpec spec, string path, List<ValidationProblem> problems)
     {
         SchemaWalker.Validate(spec, path, problems);
-        LabelSelectorMatcher.Validate(spec.NamespaceSelector, $"{path}.namespaceSelector", problems);
-        LabelSelectorMatcher.Validate(spec.PodSelector, $"{path}.podSelector", problems);
+        LabelSelectorValidator.Validate(spec.NamespaceSelector, $"{path}.namespaceSelector", problems);
+        LabelSelectorValidator.Validate(spec.PodSelector, $"{path}.podSelector", problems);
 
         var volumeNames = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < (spec.Volumes?.Count ?? 0); i++)
@@ -54,25 +55,29 @@ public static class SidecarPolicyValidator
             {
                 problems.Add(new ValidationProblem($"{path}.volumes[{i}].name", "required"));
             }
+            else if (KubernetesNames.Dns1123Label(name) is { } problem)
+            {
+                problems.Add(new ValidationProblem($"{path}.volumes[{i}].name", $"'{name}' {problem}"));
+            }
             else if (!volumeNames.Add(name))
             {
                 problems.Add(new ValidationProblem($"{path}.volumes[{i}].name", $"duplicate volume '{name}'"));
             }
         }
 
-        for (var i = 0; i < (spec.AppContainerMounts?.Count ?? 0); i++)
+        if (spec.AppContainerMounts is { Count: > 0 } appMounts)
         {
-            var mount = spec.AppContainerMounts![i];
-            var at = $"{path}.appContainerMounts[{i}]";
-            if (string.IsNullOrEmpty(mount.MountPath))
+            var at = $"{path}.appContainerMounts";
+            var mountProblems = new List<ValidationProblem>();
+            ContainerValidator.ValidateVolumeMounts(ApiJson.SerializeToNode(appMounts), at, null, mountProblems);
+            problems.AddRange(mountProblems);
+            for (var i = 0; i < appMounts.Count; i++)
             {
-                problems.Add(new ValidationProblem($"{at}.mountPath", "required"));
-            }
-
-            if (!volumeNames.Contains(mount.Name ?? string.Empty))
-            {
-                // A mount of a volume the pod may not have would make the API server reject the pod.
-                problems.Add(new ValidationProblem($"{at}.name", $"'{mount.Name}' is not one of the policy's volumes"));
+                if (!string.IsNullOrEmpty(appMounts[i].Name) && !volumeNames.Contains(appMounts[i].Name))
+                {
+                    // A mount of a volume the pod may not have would make the API server reject the pod.
+                    problems.Add(new ValidationProblem($"{at}[{i}].name", $"'{appMounts[i].Name}' is not one of the policy's volumes"));
+                }
             }
         }
 
@@ -103,42 +108,32 @@ public static class SidecarPolicyValidator
         ValidateResources(sidecar.Resources, $"{at}.resources", problems);
         ValidateSecurityContext(sidecar.SecurityContext, $"{at}.securityContext", problems);
 
+        // The rest is what the API server checks of a container, on the JSON the engine injects.
+        var json = (JsonObject)ApiJson.SerializeToNode(sidecar);
+        ContainerValidator.ValidateResources(json["resources"], $"{at}.resources", problems);
+        ContainerValidator.ValidateEnv(json["env"], $"{at}.env", problems);
         for (var i = 0; i < (sidecar.Env?.Count ?? 0); i++)
         {
-            var name = sidecar.Env![i].Name;
-            if (string.IsNullOrEmpty(name))
-            {
-                problems.Add(new ValidationProblem($"{at}.env[{i}].name", "required"));
-            }
-            else if (ReservedEnv.Contains(name))
+            if (sidecar.Env![i].Name is { } name && ReservedEnv.Contains(name))
             {
                 problems.Add(new ValidationProblem($"{at}.env[{i}].name", $"{name} is set by the injector and cannot be overridden"));
             }
         }
 
-        var portNames = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < (sidecar.Ports?.Count ?? 0); i++)
+        var portNames = ContainerValidator.ValidatePorts(json["ports"], $"{at}.ports", problems);
+        if (sidecar.Ports is not { Count: > 0 } && SidecarHealthPort.Of(sidecar) is { } health)
         {
-            var port = sidecar.Ports![i];
-            if (port.ContainerPort is < 1 or > 65535)
-            {
-                problems.Add(new ValidationProblem($"{at}.ports[{i}].containerPort", $"must be between 1 and 65535, got {port.ContainerPort}"));
-            }
-
-            if (port.Name is { } portName && (portName.Length > 15 || !portNames.Add(portName)))
-            {
-                problems.Add(new ValidationProblem($"{at}.ports[{i}].name", $"'{portName}' must be unique and at most 15 characters"));
-            }
+            // Without ports, the engine declares the typed sidecar's health port under this name.
+            portNames.Add(health.Name);
         }
 
-        for (var i = 0; i < (sidecar.VolumeMounts?.Count ?? 0); i++)
+        ContainerValidator.ValidateVolumeMounts(json["volumeMounts"], $"{at}.volumeMounts", null, problems);
+        foreach (var probe in (string[])["readinessProbe", "livenessProbe", "startupProbe"])
         {
-            var mount = sidecar.VolumeMounts![i];
-            if (string.IsNullOrEmpty(mount.Name) || string.IsNullOrEmpty(mount.MountPath))
-            {
-                problems.Add(new ValidationProblem($"{at}.volumeMounts[{i}]", "name and mountPath are required"));
-            }
+            ContainerValidator.ValidateProbe(json[probe], $"{at}.{probe}", portNames, problems);
         }
+
+        ContainerValidator.ValidateHandler(json["preStop"], $"{at}.preStop", portNames, problems);
 
         if (sidecar.Logging is { } logging)
         {
@@ -160,18 +155,9 @@ public static class SidecarPolicyValidator
 
     private static void ValidateResources(V1ResourceRequirements? resources, string at, List<ValidationProblem> problems)
     {
-        if (resources?.Limits is not { Count: > 0 } limits || !limits.ContainsKey("memory"))
+        if (resources?.Limits?.ContainsKey("memory") != true)
         {
             problems.Add(new ValidationProblem($"{at}.limits.memory", "required: every injected container has a memory limit"));
-            return;
-        }
-
-        foreach (var (name, request) in resources.Requests ?? new Dictionary<string, ResourceQuantity>())
-        {
-            if (limits.TryGetValue(name, out var limit) && request.ToDecimal() > limit.ToDecimal())
-            {
-                problems.Add(new ValidationProblem($"{at}.requests.{name}", $"request {request} is more than the limit {limit}"));
-            }
         }
     }
 

@@ -16,4 +16,7 @@ public enum AdmissionOutcome
 
     /// <summary>Injection failed for a failurePolicy Fail policy: denied.</summary>
     Denied,
+
+    /// <summary>The injected pod would have failed the API server's validation: allowed unchanged, with a warning.</summary>
+    Refused,
 }

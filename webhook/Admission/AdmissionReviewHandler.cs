@@ -192,6 +192,7 @@ public sealed class AdmissionReviewHandler
             AdmissionOutcome.Unchanged => "unchanged",
             AdmissionOutcome.Injected => "injected",
             AdmissionOutcome.FailedOpen => "failed_open",
+            AdmissionOutcome.Refused => "refused",
             _ => "denied",
         };
     }
@@ -217,7 +218,12 @@ public sealed class AdmissionReviewHandler
 
         if (logger.IsEnabled(LogLevel.Information))
         {
-            var decision = response.Outcome == AdmissionOutcome.Injected ? "injected" : "unchanged";
+            var decision = response.Outcome switch
+            {
+                AdmissionOutcome.Injected => "injected",
+                AdmissionOutcome.Refused => $"left unchanged, the injected pod would fail validation: {response.Message}",
+                _ => "unchanged",
+            };
             Log.ReviewDecided(logger, review.Uid, review.Namespace, name, policy, decision, string.Join(",", response.AppliedPolicies));
         }
     }

@@ -39,6 +39,13 @@ public static class PodMutator
             var context = new InjectionContext(NamespaceOf(request, pod), namespaceLabels);
             var result = InjectionEngine.Inject(pod, context, policies);
             var warnings = Truncate(result.Warnings);
+            if (result.RefusedProblems.Count > 0)
+            {
+                var reason = string.Join("; ", result.RefusedProblems);
+                var refused = new Dictionary<string, string>(1) { [InjectionErrorAnnotation] = reason };
+                return new AdmissionResponse(request.Uid, AdmissionOutcome.Refused, null, warnings, refused, [], reason);
+            }
+
             if (!result.Changed)
             {
                 return new AdmissionResponse(request.Uid, AdmissionOutcome.Unchanged, null, warnings, NoAnnotations, [], null);

@@ -98,6 +98,12 @@ public sealed class CompiledPolicy
         {
             container["startupProbe"] = ApiJson.SerializeToNode(startup);
         }
+        else if (health is { } h)
+        {
+            // The kubelet starts the next container once a native sidecar's startup probe passes:
+            // without one, the app starts as soon as the sidecar's process exists.
+            container["startupProbe"] = SidecarDefaults.StartupProbe(sidecar.Type, h.Port);
+        }
 
         if (sidecar.PreStop is { } preStop)
         {

@@ -60,12 +60,26 @@ internal sealed class CompiledSidecar(SidecarSpec spec, JsonObject container)
                 node["lifecycle"] = new JsonObject { ["preStop"] = new JsonObject { ["sleep"] = new JsonObject { ["seconds"] = seconds } } };
             }
         }
-        else if (node["lifecycle"]?["preStop"]?["sleep"] is JsonObject sleep
+        else if (node["lifecycle"] is JsonObject lifecycle && lifecycle["preStop"]?["sleep"] is JsonObject sleep
             && sleep["seconds"] is JsonValue value && value.GetValueKind() == System.Text.Json.JsonValueKind.Number
             && (long)double.Parse(value.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) is var requested && requested > bound)
         {
-            sleep["seconds"] = Math.Max(bound, 0);
-            warning = $"sidecar {Spec.Name} preStop sleep of {requested}s shortened to {Math.Max(bound, 0)}s to fit terminationGracePeriodSeconds {grace}";
+            if (bound >= 1)
+            {
+                sleep["seconds"] = bound;
+                warning = $"sidecar {Spec.Name} preStop sleep of {requested}s shortened to {bound}s to fit terminationGracePeriodSeconds {grace}";
+            }
+            else
+            {
+                // A sleep of 0 s is refused by API servers before 1.33, and there is no time to sleep anyway.
+                lifecycle.Remove("preStop");
+                if (lifecycle.Count == 0)
+                {
+                    node.Remove("lifecycle");
+                }
+
+                warning = $"sidecar {Spec.Name} preStop sleep of {requested}s dropped: terminationGracePeriodSeconds {grace} leaves no time for it";
+            }
         }
 
         return new Rendered(System.Text.Encoding.UTF8.GetBytes(node.ToJsonString()), warning);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Selection;
+using SidecarInjector.Crds.Validation;
 using SidecarInjector.Crds.V1Alpha1;
 
 namespace SidecarInjector.Webhook.Injection;
@@ -68,6 +69,13 @@ public static class InjectionEngine
             }
 
             var injected = InjectPolicy(policy, state, patch, warnings);
+            if (injected == 0)
+            {
+                // Nothing of the policy's is in the pod: no volume, no mount, and no status entry claiming it.
+                decisions.Add(new PolicyDecision(policy.Name, false, "no sidecar injected: every one was skipped; see warnings"));
+                continue;
+            }
+
             state.Status[policy.Name] = policy.TemplateHash;
             applied.Add(policy.Name);
             decisions.Add(new PolicyDecision(policy.Name, true, injected == policy.Sidecars.Count
@@ -75,12 +83,36 @@ public static class InjectionEngine
                 : $"injected {injected} of {policy.Sidecars.Count} sidecar(s), template {policy.TemplateHash}; see warnings"));
         }
 
-        if (applied.Count > 0)
+        if (applied.Count == 0)
         {
-            WriteStatus(state, patch);
+            return new InjectionResult(pod, [], warnings, [], decisions);
         }
 
-        return new InjectionResult(pod, patch, warnings, applied, decisions);
+        WriteStatus(state, patch);
+        var result = new InjectionResult(pod, patch, warnings, applied, decisions);
+        return Guard(pod, result, state.InjectedNames) ?? result;
+    }
+
+    /// <summary>
+    /// The last guard: a pod the API server would refuse (or that would never become Ready) is
+    /// never answered. Only what injection added counts, so a pod's own mistakes do not block it;
+    /// null when the injected pod passes, else the pod left alone with a warning.
+    /// </summary>
+    private static InjectionResult? Guard(JsonObject pod, InjectionResult result, HashSet<string> injectedNames)
+    {
+        var before = PodValidator.Validate(pod, injectedNames.Contains).Select(p => p.ToString()).ToHashSet(StringComparer.Ordinal);
+        var added = PodValidator.Validate(result.Pod, injectedNames.Contains).Where(p => !before.Contains(p.ToString())).ToList();
+        if (added.Count == 0)
+        {
+            return null;
+        }
+
+        var problems = string.Join("; ", added.Select(p => p.ToString()));
+        var warnings = result.Warnings.Append($"sidecars not injected: the pod would fail API server validation: {problems}").ToList();
+        var decisions = result.Decisions
+            .Select(d => d.Injected ? d with { Injected = false, Reason = $"not injected: the injected pod would fail validation: {problems}" } : d)
+            .ToList();
+        return new InjectionResult(pod, [], warnings, [], decisions) { RefusedProblems = added };
     }
 
     private static InjectionResult Skip(JsonObject pod, IReadOnlyList<CompiledPolicy> policies, string reason, List<PolicyDecision> decisions)
@@ -131,6 +163,34 @@ public static class InjectionEngine
 
     private static int InjectPolicy(CompiledPolicy policy, PodState state, List<PatchOperation> patch, List<string> warnings)
     {
+        // Decide first which sidecars go in: a policy that injects none adds nothing at all.
+        var volumesAfter = new HashSet<string>(state.VolumeNames, StringComparer.Ordinal);
+        volumesAfter.UnionWith(policy.Volumes.Select(v => v.Name));
+        var sidecars = new List<CompiledSidecar>(policy.Sidecars.Count);
+        foreach (var sidecar in policy.Sidecars)
+        {
+            var name = sidecar.Spec.Name;
+            if (state.ContainerNames.Contains(name))
+            {
+                warnings.Add($"policy {policy.Name}: the pod already has a container named {name}; left it alone");
+                continue;
+            }
+
+            var missing = sidecar.MountedVolumes.FirstOrDefault(v => !volumesAfter.Contains(v));
+            if (missing is not null)
+            {
+                warnings.Add($"policy {policy.Name}: sidecar {name} mounts volume {missing}, which neither the pod nor the policy has; not injected");
+                continue;
+            }
+
+            sidecars.Add(sidecar);
+        }
+
+        if (sidecars.Count == 0)
+        {
+            return 0;
+        }
+
         foreach (var (name, volume) in policy.Volumes)
         {
             if (state.VolumeNames.Contains(name))
@@ -143,23 +203,10 @@ public static class InjectionEngine
             AddToArray(patch, "/spec/volumes", ref state.HasVolumes, volume);
         }
 
-        var injected = 0;
-        foreach (var sidecar in policy.Sidecars)
+        var before = policy.Policy.Spec.NativeSidecarOrder == NativeSidecarOrder.BeforeInitContainers;
+        foreach (var sidecar in sidecars)
         {
             var name = sidecar.Spec.Name;
-            if (state.ContainerNames.Contains(name))
-            {
-                warnings.Add($"policy {policy.Name}: the pod already has a container named {name}; left it alone");
-                continue;
-            }
-
-            var missing = sidecar.MountedVolumes.FirstOrDefault(v => !state.VolumeNames.Contains(v));
-            if (missing is not null)
-            {
-                warnings.Add($"policy {policy.Name}: sidecar {name} mounts volume {missing}, which neither the pod nor the policy has; not injected");
-                continue;
-            }
-
             var rendered = sidecar.Render(state.TerminationGracePeriodSeconds);
             if (rendered.Warning is not null)
             {
@@ -168,20 +215,30 @@ public static class InjectionEngine
 
             var container = rendered.Json;
             state.ContainerNames.Add(name);
-            if (sidecar.Spec.Native)
+            state.InjectedNames.Add(name);
+            if (sidecar.Spec.Native && before && state.HasInitContainers)
             {
+                // Before the pod's own init containers, after the native sidecars injected so far (in policy order).
+                patch.Add(new PatchOperation("add", $"/spec/initContainers/{state.InsertedFirst}", container, wrapInArray: false));
+                state.InsertedFirst++;
+            }
+            else if (sidecar.Spec.Native)
+            {
+                if (before)
+                {
+                    state.InsertedFirst++; // it creates the array: index 0
+                }
+
                 AddToArray(patch, "/spec/initContainers", ref state.HasInitContainers, container);
             }
             else
             {
                 AddToArray(patch, "/spec/containers", ref state.ContainersExist, container);
             }
-
-            injected++;
         }
 
         MountIntoAppContainers(policy, state, patch, warnings);
-        return injected;
+        return sidecars.Count;
     }
 
     private static void MountIntoAppContainers(CompiledPolicy policy, PodState state, List<PatchOperation> patch, List<string> warnings)
@@ -255,6 +312,10 @@ public static class InjectionEngine
         public HashSet<string> ContainerNames = new(StringComparer.Ordinal);
         public HashSet<string> VolumeNames = new(StringComparer.Ordinal);
         public List<AppContainer> AppContainers = [];
+        public HashSet<string> InjectedNames = new(StringComparer.Ordinal);
+
+        /// <summary>Native sidecars put before the pod's own init containers so far: the next one's index.</summary>
+        public int InsertedFirst;
         public long TerminationGracePeriodSeconds = 30;
 
         public string? AnnotationValue(string key) =>

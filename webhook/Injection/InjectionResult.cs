@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SidecarInjector.Crds.Schema;
 
 namespace SidecarInjector.Webhook.Injection;
 
@@ -37,6 +38,12 @@ public sealed class InjectionResult
     public IReadOnlyList<PolicyDecision> Decisions { get; }
 
     public bool Changed => Patch.Count > 0;
+
+    /// <summary>
+    /// Empty, or why the engine left the pod alone: what the injected pod would have failed of
+    /// the API server's validation (the last guard; the validator should have refused the policy).
+    /// </summary>
+    public IReadOnlyList<ValidationProblem> RefusedProblems { get; init; } = [];
 
     /// <summary>The pod with the patch applied (computed on first use; the input pod is not changed).</summary>
     public JsonObject Pod => pod ??= Changed ? PatchApplier.Apply(originalPod, Patch) : (JsonObject)originalPod.DeepClone();

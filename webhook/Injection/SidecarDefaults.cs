@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.V1Alpha1;
 
@@ -20,13 +19,7 @@ public static class SidecarDefaults
     };
 
     /// <summary>The health/metrics port of a typed sidecar, and the port's name.</summary>
-    public static (int Port, string Name)? HealthPort(SidecarSpec sidecar) => sidecar.Type switch
-    {
-        SidecarType.Logging when sidecar.Logging is { } l => (l.HealthPort, "log-admin"),
-        SidecarType.Ambassador when sidecar.Ambassador is { } a => (a.AdminPort, "redis-admin"),
-        SidecarType.Adapter when sidecar.Adapter is { } a => (ListenPort(a.Listen), "metrics"),
-        _ => null,
-    };
+    public static (int Port, string Name)? HealthPort(SidecarSpec sidecar) => SidecarHealthPort.Of(sidecar);
 
     public static JsonObject HttpProbe(string path, int port, int periodSeconds) => new()
     {
@@ -34,6 +27,21 @@ public static class SidecarDefaults
         ["periodSeconds"] = periodSeconds,
         ["timeoutSeconds"] = 2,
         ["failureThreshold"] = 3,
+        ["successThreshold"] = 1,
+    };
+
+    /// <summary>
+    /// Passes once the sidecar program serves its health port (the ambassador binds its Redis
+    /// listener before that); the adapter's /readyz, which answers as soon as it serves, since
+    /// its /healthz follows a poll loop over an app that only starts afterwards. Polled every
+    /// second for up to a minute.
+    /// </summary>
+    public static JsonObject StartupProbe(SidecarType type, int port) => new()
+    {
+        ["httpGet"] = new JsonObject { ["path"] = type == SidecarType.Adapter ? "/readyz" : "/healthz", ["port"] = port, ["scheme"] = "HTTP" },
+        ["periodSeconds"] = 1,
+        ["timeoutSeconds"] = 1,
+        ["failureThreshold"] = 60,
         ["successThreshold"] = 1,
     };
 
@@ -47,10 +55,4 @@ public static class SidecarDefaults
         ["runAsNonRoot"] = true,
         ["seccompProfile"] = new JsonObject { ["type"] = "RuntimeDefault" },
     };
-
-    private static int ListenPort(string listen)
-    {
-        var colon = listen.LastIndexOf(':');
-        return colon >= 0 && int.TryParse(listen.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : 9102;
-    }
 }

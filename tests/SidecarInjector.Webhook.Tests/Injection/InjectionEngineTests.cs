@@ -156,11 +156,22 @@ public sealed class InjectionEngineTests
     }
 
     [Fact]
-    public void Native_sidecar_goes_after_existing_init_containers()
+    public void Native_sidecar_goes_before_existing_init_containers_so_they_can_use_it()
     {
         var pod = DeploymentPod();
         pod["spec"]!["initContainers"] = new JsonArray(new JsonObject { ["name"] = "migrate", ["image"] = "migrate:1" });
-        var (_, after) = Inject(pod, Policies(LoggingPolicy()));
+        var (result, after) = Inject(pod, Policies(LoggingPolicy()));
+        var names = after["spec"]!["initContainers"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).ToList();
+        Assert.Equal(["logs-shipper", "migrate"], names);
+        Assert.Contains(result.Patch, op => op.Path == "/spec/initContainers/0");
+    }
+
+    [Fact]
+    public void Native_sidecar_goes_after_existing_init_containers_when_the_policy_says_so()
+    {
+        var pod = DeploymentPod();
+        pod["spec"]!["initContainers"] = new JsonArray(new JsonObject { ["name"] = "migrate", ["image"] = "migrate:1" });
+        var (_, after) = Inject(pod, Policies(LoggingPolicy(extraSpec: "  nativeSidecarOrder: AfterInitContainers")));
         var names = after["spec"]!["initContainers"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).ToList();
         Assert.Equal(["migrate", "logs-shipper"], names);
     }
@@ -197,7 +208,7 @@ public sealed class InjectionEngineTests
         var names = pod["spec"]!["initContainers"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).ToList();
         Assert.Equal(["redis-ambassador", "logs-shipper"], names);
         Assert.Single(result.Patch, op => op.Path == "/spec/initContainers");
-        Assert.Single(result.Patch, op => op.Path == "/spec/initContainers/-");
+        Assert.Single(result.Patch, op => op.Path == "/spec/initContainers/1");
         var status = InjectionStatus.Parse(pod["metadata"]!["annotations"]!["sidecarinjector.io/status"]!.GetValue<string>());
         Assert.Equal(["logs", "redis"], status.Keys);
     }
@@ -218,6 +229,14 @@ public sealed class InjectionEngineTests
         Assert.Equal("mine:1", Container(after, "logs-shipper")["image"]!.GetValue<string>());
         Assert.Null(after["spec"]!["initContainers"]);
         Assert.Contains(result.Warnings, w => w.Contains("already has a container named logs-shipper", StringComparison.Ordinal));
+
+        // The policy injected nothing, so it adds nothing and does not claim the pod.
+        Assert.Empty(result.AppliedPolicies);
+        Assert.False(result.Changed);
+        Assert.DoesNotContain(after["spec"]!["volumes"]!.AsArray(), v => v!["name"]!.GetValue<string>() == "app-logs");
+        Assert.DoesNotContain(after["spec"]!["containers"]![0]!["volumeMounts"]!.AsArray(), m => m!["mountPath"]!.GetValue<string>() == "/var/log/app");
+        Assert.Null(after["metadata"]!["annotations"]!["sidecarinjector.io/status"]);
+        Assert.Contains(result.Decisions, d => d.Policy == "logs" && !d.Injected && d.Reason.Contains("every one was skipped", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -291,6 +310,28 @@ public sealed class InjectionEngineTests
         pod["spec"]!["terminationGracePeriodSeconds"] = 1;
         var (_, after) = Inject(pod, Policies(LoggingPolicy()));
         Assert.Null(Container(after, "logs-shipper")["lifecycle"]);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void A_policys_own_prestop_sleep_is_dropped_when_the_grace_period_leaves_no_time(int grace)
+    {
+        var pod = DeploymentPod();
+        pod["spec"]!["terminationGracePeriodSeconds"] = grace;
+        var (result, after) = Inject(pod, Policies(LoggingPolicy(extraSidecar: "    preStop: {sleep: {seconds: 10}}")));
+        Assert.Null(Container(after, "logs-shipper")["lifecycle"]);
+        Assert.Contains(result.Warnings, w => w.Contains("preStop sleep of 10s dropped", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_policys_own_prestop_sleep_is_shortened_to_fit_the_grace_period()
+    {
+        var pod = DeploymentPod();
+        pod["spec"]!["terminationGracePeriodSeconds"] = 4;
+        var (result, after) = Inject(pod, Policies(LoggingPolicy(extraSidecar: "    preStop: {sleep: {seconds: 10}}")));
+        Assert.Equal(3, Container(after, "logs-shipper")["lifecycle"]!["preStop"]!["sleep"]!["seconds"]!.GetValue<int>());
+        Assert.Contains(result.Warnings, w => w.Contains("shortened to 3s", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SidecarInjector.Crds.Schema;
+
+namespace SidecarInjector.Crds.Validation;
+
+/// <summary>
+/// The pod-level part of what kube-apiserver checks (unique volume and container names across
+/// init and app containers), then <see cref="ContainerValidator"/> on each container against the
+/// pod's volumes. The injection engine runs it on its own answer as the last guard.
+/// </summary>
+public static class PodValidator
+{
+    /// <param name="checkInitContainer">Which init containers to check, by name; null checks all.</param>
+    public static List<ValidationProblem> Validate(JsonObject pod, Func<string, bool>? checkInitContainer = null)
+    {
+        var problems = new List<ValidationProblem>();
+        if (pod["spec"] is not JsonObject spec)
+        {
+            problems.Add(new ValidationProblem("spec", "required"));
+            return problems;
+        }
+
+        var volumes = new HashSet<string>(StringComparer.Ordinal);
+        if (spec["volumes"] is JsonArray volumeList)
+        {
+            for (var i = 0; i < volumeList.Count; i++)
+            {
+                var name = Text(volumeList[i]?["name"]);
+                if (string.IsNullOrEmpty(name))
+                {
+                    problems.Add(new ValidationProblem($"spec.volumes[{i}].name", "required"));
+                }
+                else if (!volumes.Add(name))
+                {
+                    problems.Add(new ValidationProblem($"spec.volumes[{i}].name", $"duplicate volume '{name}'"));
+                }
+            }
+        }
+
+        var containerNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var field in (string[])["initContainers", "containers"])
+        {
+            if (spec[field] is not JsonArray containers)
+            {
+                continue;
+            }
+
+            for (var i = 0; i < containers.Count; i++)
+            {
+                var at = $"spec.{field}[{i}]";
+                if (containers[i] is not JsonObject container)
+                {
+                    problems.Add(new ValidationProblem(at, "must be an object"));
+                    continue;
+                }
+
+                var name = Text(container["name"]) ?? string.Empty;
+                if (name.Length > 0 && !containerNames.Add(name))
+                {
+                    problems.Add(new ValidationProblem($"{at}.name", $"duplicate container name '{name}'"));
+                }
+
+                if (field == "containers" || checkInitContainer is null || checkInitContainer(name))
+                {
+                    ContainerValidator.Validate(container, at, volumes, problems);
+                }
+            }
+        }
+
+        return problems;
+    }
+
+    private static string? Text(JsonNode? node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+}
