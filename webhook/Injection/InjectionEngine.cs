@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Selection;
-using SidecarInjector.Crds.Validation;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Crds.Validation;
 
 namespace SidecarInjector.Webhook.Injection;
 
