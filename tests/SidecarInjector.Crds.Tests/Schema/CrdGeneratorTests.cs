@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Schema;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Crds.Validation;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.Crds.Tests.Schema;
@@ -73,6 +74,60 @@ public sealed class CrdGeneratorTests
         Assert.NotNull(version["subresources"]!["status"]);
         var columns = version["additionalPrinterColumns"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).ToList();
         Assert.Equal(["Ready", "Injected", "Outdated", "Age", "Hash"], columns);
+    }
+
+    [Fact]
+    public void Container_fields_carry_the_api_servers_name_and_port_rules()
+    {
+        var spec = CrdGenerator.Generate()["spec"]!["versions"]![0]!["schema"]!["openAPIV3Schema"]!["properties"]!["spec"]!;
+        var sidecar = spec["properties"]!["sidecars"]!["items"]!["properties"]!;
+        var port = sidecar["ports"]!["items"]!;
+        Assert.Equal(15, port["properties"]!["name"]!["maxLength"]!.GetValue<int>());
+        Assert.Equal(KubernetesNames.PortNamePattern, port["properties"]!["name"]!["pattern"]!.GetValue<string>());
+        Assert.Equal(65535, port["properties"]!["containerPort"]!["maximum"]!.GetValue<int>());
+        Assert.Equal(["TCP", "UDP", "SCTP"], port["properties"]!["protocol"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.True(port["x-kubernetes-preserve-unknown-fields"]!.GetValue<bool>()); // other ContainerPort fields stay
+        Assert.Equal(KubernetesNames.EnvVarNamePattern, sidecar["env"]!["items"]!["properties"]!["name"]!["pattern"]!.GetValue<string>());
+        Assert.Equal("^/", sidecar["volumeMounts"]!["items"]!["properties"]!["mountPath"]!["pattern"]!.GetValue<string>());
+        Assert.Equal("^/", spec["properties"]!["appContainerMounts"]!["items"]!["properties"]!["mountPath"]!["pattern"]!.GetValue<string>());
+        var selector = spec["properties"]!["podSelector"]!["properties"]!;
+        Assert.Equal(KubernetesNames.LabelValuePattern, selector["matchLabels"]!["additionalProperties"]!["pattern"]!.GetValue<string>());
+        Assert.Equal(KubernetesNames.QualifiedNamePattern, selector["matchExpressions"]!["items"]!["properties"]!["key"]!["pattern"]!.GetValue<string>());
+    }
+
+    /// <summary>The CRD's form of a rule (pattern, maxLength, the CEL rule's meaning) and the C# form agree on the same inputs.</summary>
+    [Theory]
+    [InlineData("http")]
+    [InlineData("admin-8080")]
+    [InlineData("a")]
+    [InlineData("8080")]
+    [InlineData("a--b")]
+    [InlineData("-a")]
+    [InlineData("a-")]
+    [InlineData("Admin")]
+    [InlineData("admin_port")]
+    [InlineData("sixteen-chars-xx")]
+    public void Port_name_rule_is_the_same_in_the_crd_and_in_csharp(string name)
+    {
+        var byCrd = name.Length <= KubernetesNames.PortNameMaxLength
+            && System.Text.RegularExpressions.Regex.IsMatch(name, KubernetesNames.PortNamePattern)
+            && name.Any(char.IsAsciiLetterLower) && !name.Contains("--", StringComparison.Ordinal);
+        Assert.Equal(byCrd, KubernetesNames.PortName(name) is null);
+    }
+
+    [Theory]
+    [InlineData("app", true)]
+    [InlineData("app.kubernetes.io/name", true)]
+    [InlineData("example.com/a_b.c-d", true)]
+    [InlineData("/app", false)]
+    [InlineData("Example.com/app", false)]
+    [InlineData("app-", false)]
+    [InlineData("a b", false)]
+    [InlineData("a/b/c", false)]
+    public void Label_key_rule_is_the_same_in_the_crd_and_in_csharp(string key, bool valid)
+    {
+        Assert.Equal(valid, System.Text.RegularExpressions.Regex.IsMatch(key, KubernetesNames.QualifiedNamePattern));
+        Assert.Equal(valid, KubernetesNames.QualifiedName(key) is null);
     }
 
     [Fact]
