@@ -122,8 +122,19 @@ public sealed class AdmissionReviewHandler
         }
         else
         {
-            Log.PolicyNotFound(logger, review.Uid, policyName);
-            return await RejectAsync(context, StatusCodes.Status404NotFound, "not_found", $"SidecarPolicy '{policyName}' is not loaded");
+            var lookup = await policies.LookupAsync(policyName, context.RequestAborted);
+            if (lookup.Policy is not { } found)
+            {
+                // The webhook's cache may lag the operator: that must never decide a pod's fate (a
+                // 404 here would deny under failurePolicy Fail). Admit it as is, and say so.
+                Log.PolicyNotFound(logger, review.Uid, policyName, lookup.Reason);
+                var warning = $"SidecarPolicy {policyName} not found; pod admitted without its sidecars";
+                var unknown = new AdmissionResponse(review.Uid, AdmissionOutcome.Unchanged, null, [warning], new Dictionary<string, string>(), [], null);
+                await WriteAsync(context, AdmissionResponseWriter.Render(unknown), review.Uid);
+                return "not_found";
+            }
+
+            selected = [found];
         }
 
         AdmissionResponse response;

@@ -1,4 +1,5 @@
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using SidecarInjector.Crds.Informers;
 using SidecarInjector.Crds.V1Alpha1;
@@ -15,6 +16,7 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
 {
     private readonly ResourceInformer<SidecarPolicy> policies;
     private readonly ResourceInformer<V1Namespace> namespaces;
+    private readonly IKubernetes client;
     private readonly ILogger<ClusterPolicySource> logger;
     private readonly Lock rebuildLock = new();
     private PolicySet current = PolicySet.Empty;
@@ -22,6 +24,7 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
 
     public ClusterPolicySource(IKubernetes client, ILogger<ClusterPolicySource> logger, ResourceInformerOptions? informerOptions = null)
     {
+        this.client = client;
         this.logger = logger;
         var policyOptions = Informer(informerOptions, transform: null);
         // Only labels matter here; dropping the rest keeps thousands of namespaces cheap.
@@ -53,6 +56,30 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
             IReadOnlyDictionary<string, string> labels => labels,
             var labels => new Dictionary<string, string>(labels),
         };
+    }
+
+    /// <summary>A GET of the policy, for a review that names one the informer has not delivered yet.</summary>
+    public async ValueTask<PolicyLookup> LookupAsync(string name, CancellationToken cancellationToken)
+    {
+        SidecarPolicy policy;
+        try
+        {
+            policy = await client.CustomObjects.GetClusterCustomObjectAsync<SidecarPolicy>(
+                SidecarPolicy.Group, SidecarPolicy.Version, SidecarPolicy.Plural, name, cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return new PolicyLookup(null, "no such SidecarPolicy in the cluster");
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or System.Text.Json.JsonException)
+        {
+            return new PolicyLookup(null, $"the API server could not be asked: {e.Message}");
+        }
+
+        var set = PolicySet.Create([policy]);
+        return set.Find(name) is { } compiled
+            ? new PolicyLookup(compiled, "read from the API server")
+            : new PolicyLookup(null, $"the SidecarPolicy is invalid: {string.Join("; ", set.Invalid.Values.SelectMany(p => p))}");
     }
 
     /// <summary>A client for the cluster the process runs in, or the current kubeconfig context outside one.</summary>

@@ -13,4 +13,11 @@ public interface IPolicySource
 
     /// <summary>The namespace's labels, or null when unknown (then namespaceSelector is left to the API server).</summary>
     IReadOnlyDictionary<string, string>? NamespaceLabels(string? @namespace);
+
+    /// <summary>
+    /// A policy <see cref="Current"/> does not have, from the source itself: the webhook's cache
+    /// may lag the operator, which adds a policy's webhook as soon as the policy is Ready.
+    /// </summary>
+    ValueTask<PolicyLookup> LookupAsync(string name, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new PolicyLookup(null, "not in the webhook's policies"));
 }

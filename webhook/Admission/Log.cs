@@ -18,8 +18,8 @@ internal static partial class Log
     [ZLoggerMessage(4, LogLevel.Debug, "AdmissionReview rejected with {status}: {reason}")]
     public static partial void BadReview(ILogger logger, int status, string reason);
 
-    [ZLoggerMessage(5, LogLevel.Warning, "AdmissionReview {uid}: SidecarPolicy {policy} is not loaded; answered 404 so the API server applies the webhook's failurePolicy")]
-    public static partial void PolicyNotFound(ILogger logger, string uid, string policy);
+    [ZLoggerMessage(5, LogLevel.Warning, "AdmissionReview {uid}: SidecarPolicy {policy} not found ({reason}); admitted without its sidecars")]
+    public static partial void PolicyNotFound(ILogger logger, string uid, string policy, string reason);
 
     [ZLoggerMessage(10, LogLevel.Information, "Loaded {count} SidecarPolicies from {path}: {policies}")]
     public static partial void PoliciesLoaded(ILogger logger, int count, string path, string policies);

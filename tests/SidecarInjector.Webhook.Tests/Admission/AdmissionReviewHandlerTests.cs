@@ -84,13 +84,18 @@ public sealed class AdmissionReviewHandlerTests
     }
 
     [Fact]
-    public async Task Answers_404_for_a_policy_that_is_not_loaded()
+    public async Task Admits_unchanged_with_a_warning_a_pod_for_a_policy_that_is_not_loaded()
     {
+        // A 404 would make the API server apply failurePolicy: under Fail, pods denied for the webhook's lag.
         await using var server = await AdmissionTestServer.StartAsync(TwoPolicies());
-        using var response = await server.Client().PostAsync("/mutate/missing", AdmissionFixtures.Json(AdmissionFixtures.DeploymentReview()), TestContext.Current.CancellationToken);
+        var client = server.Client();
+        var response = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview(), "/mutate/missing");
 
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Contains("SidecarPolicy 'missing' is not loaded", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.True(response["allowed"]!.GetValue<bool>());
+        Assert.Null(response["patch"]);
+        Assert.Equal("SidecarPolicy missing not found; pod admitted without its sidecars", Assert.Single(response["warnings"]!.AsArray())!.GetValue<string>());
+        using var metrics = await client.GetAsync("/metrics", TestContext.Current.CancellationToken);
+        Assert.Contains("sidecar_injector_admission_requests_total{result=\"not_found\"} 1", await metrics.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
 
     [Theory]

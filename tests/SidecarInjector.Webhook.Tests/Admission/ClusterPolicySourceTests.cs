@@ -60,6 +60,41 @@ public sealed class ClusterPolicySourceTests
         }, "the policy added by a watch event");
     }
 
+    [Fact]
+    public async Task A_policy_the_informer_has_not_delivered_is_read_from_the_API_server_and_an_absent_one_admits_the_pod()
+    {
+        await using var api = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
+        api.Store.Create(PolicyType, null, Policy(AdmissionFixtures.LoggingPolicy("logs"), team: "payments"));
+        using var ca = new TestCertificates();
+        var serving = ca.Issue("webhook");
+        var certDirectory = Directory.CreateTempSubdirectory("webhook-cluster-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(certDirectory, "tls.crt"), serving.CertPem, TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(certDirectory, "tls.key"), serving.KeyPem, TestContext.Current.CancellationToken);
+        await using var server = await AdmissionTestServer.StartAsync(
+            configure: o => (o.TlsCertFile, o.TlsKeyFile) = (Path.Combine(certDirectory, "tls.crt"), Path.Combine(certDirectory, "tls.key")),
+            clusterPolicies: services => services.AddClusterPolicySource(new KubernetesClientConfiguration { Host = api.BaseAddress.ToString() }));
+        var client = server.Client(ca);
+        await ServingCertificateTests.WaitUntilAsync(async () =>
+        {
+            using var ready = await client.GetAsync("/readyz", TestContext.Current.CancellationToken);
+            return ready.StatusCode == HttpStatusCode.OK;
+        }, "readiness after the informers synced");
+
+        // The webhook's watch goes quiet (its informer keeps its cache and hears nothing more),
+        // as when it lags the operator, which has already written the new policy's webhook.
+        api.Faults.SilentWatches = true;
+        api.Faults.DropWatches();
+        api.Store.Create(PolicyType, null, Policy(AdmissionFixtures.LoggingPolicy("late", volume: "late-logs"), team: "payments"));
+
+        var injected = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview(), "/mutate/late");
+        Assert.Equal("late", injected["auditAnnotations"]!["injected-policies"]!.GetValue<string>());
+
+        var absent = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview(), "/mutate/gone");
+        Assert.True(absent["allowed"]!.GetValue<bool>());
+        Assert.Null(absent["patch"]);
+        Assert.Contains("SidecarPolicy gone not found", absent["warnings"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     private static readonly ResourceType PolicyType = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");
 
     private static JsonObject Policy(string yaml, string team)
