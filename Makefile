@@ -9,7 +9,7 @@ TEST_RESULTS ?= TestResults
 IMAGE_REGISTRY ?= ghcr.io/sidecar-injector
 IMAGE_TAG ?= 0.1.0
 # Debian packages the real-process tests use: redis, twemproxy, promtool, rsyslog, wrk.
-TEST_DEB_PACKAGES := redis-server redis-tools nutcracker prometheus rsyslog wrk
+TEST_DEB_PACKAGES := redis-server redis-tools nutcracker prometheus rsyslog wrk python3-yaml
 
 .PHONY: help
 help: ## List the targets.

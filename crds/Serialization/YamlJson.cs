@@ -314,8 +314,9 @@ public static partial class YamlJson
             return true;
         }
 
-        // YAML 1.1 booleans and sexagesimal or octal-looking numbers that go-yaml would still convert.
-        return Yaml11Ambiguous().IsMatch(text) || NumberLike().IsMatch(text);
+        // YAML 1.1 booleans, sexagesimal or octal-looking numbers and timestamps, which go-yaml,
+        // PyYAML and other 1.1 readers still convert; kubectl quotes them too.
+        return Yaml11Ambiguous().IsMatch(text) || NumberLike().IsMatch(text) || Yaml11Timestamp().IsMatch(text);
     }
 
     private static string FirstLine(string message)
@@ -335,4 +336,8 @@ public static partial class YamlJson
 
     [GeneratedRegex("^[-+]?[0-9][0-9_:.eExXoObB+-]*$")]
     private static partial Regex NumberLike();
+
+    // The YAML 1.1 timestamp type (yaml.org/type/timestamp): a date, or a date and time.
+    [GeneratedRegex(@"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?)?\z")]
+    private static partial Regex Yaml11Timestamp();
 }

@@ -22,6 +22,45 @@ public sealed class YamlJsonTests
         Assert.True(JsonNode.DeepEquals(node, YamlJson.ParseDocuments(yaml).Single()));
     }
 
+    /// <summary>Read back by PyYAML, a YAML 1.1 reader as many CI tools use: every string stays a string.</summary>
+    [Fact]
+    public async Task A_yaml_1_1_reader_reads_back_every_string_as_a_string()
+    {
+        string[] values =
+        [
+            "2026-11-23T10:00:00Z", "2026-11-23", "2026-11-23 10:00:00", "2026-1-2t3:04:05.5+01:00", "2001-12-14t21:59:43.10-05:00",
+            "yes", "No", "on", "OFF", "y", "N", "true", "False", "null", "~", "1e3", "1.5", ".5", "0x1F", "0o17", "017", "1_000", "12:30:45",
+            "+.inf", ".NaN", "=", "", " lead", "trail ", "plain", "a: b", "- x", "#c", "v1.2.3", "2026-11-23x",
+        ];
+        var node = new JsonObject();
+        for (var i = 0; i < values.Length; i++)
+        {
+            node[$"k{i}"] = values[i];
+        }
+
+        var yaml = YamlJson.Serialize(node);
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        var start = new System.Diagnostics.ProcessStartInfo(python, ["-c", "import sys, json, yaml; d = yaml.safe_load(sys.stdin); print(json.dumps({k: [type(v).__name__, str(v)] for k, v in d.items()}))"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        await process.StandardInput.WriteAsync(yaml);
+        process.StandardInput.Close();
+        var output = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var error = await process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.True(process.ExitCode == 0, $"PyYAML (Debian python3-yaml) failed: {error}");
+        var read = JsonNode.Parse(output)!.AsObject();
+        for (var i = 0; i < values.Length; i++)
+        {
+            var typeAndValue = read[$"k{i}"]!.AsArray();
+            Assert.True(typeAndValue[0]!.GetValue<string>() == "str" && typeAndValue[1]!.GetValue<string>() == values[i], $"'{values[i]}' was read back as {typeAndValue.ToJsonString()}; the YAML was:\n{yaml}");
+        }
+    }
+
     [Fact]
     public void Multi_document_streams_skip_empty_documents()
     {
