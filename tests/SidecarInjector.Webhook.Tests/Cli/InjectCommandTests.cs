@@ -165,6 +165,19 @@ public sealed class InjectCommandTests : IDisposable
     }
 
     [Fact]
+    public void Policy_the_api_server_would_refuse_in_every_pod_is_rejected_with_the_field_path()
+    {
+        var policy = Write("policy.yaml", File.ReadAllText(Path.Combine(Samples, "logging-policy.yaml")).Replace(
+            "    - name: app-logs\n      mountPath: /var/log/app\n",
+            "    - name: app-logs\n      mountPath: /var/log/app\n    ports: [{name: Admin_Port, containerPort: 2020}]\n",
+            StringComparison.Ordinal));
+        var (code, stdout, stderr) = Run(Examples, policy);
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Contains("invalid SidecarPolicy 'log-shipper': spec.sidecars[0].ports[0].name: 'Admin_Port' must contain only lowercase letters", stderr);
+    }
+
+    [Fact]
     public void Missing_file_fails_with_a_clear_message()
     {
         var (code, _, stderr) = Run(Path.Combine(dir, "nope.yaml"), Samples);
