@@ -26,6 +26,11 @@ public static partial class ApiJson
         {
             throw new ApiJsonException("$", e.Message);
         }
+        catch (ArgumentException e)
+        {
+            // The client's quantity converter throws this, without a path: find the quantity.
+            throw BadQuantity(node, string.Empty) ?? new ApiJsonException("(document)", e.Message, e);
+        }
     }
 
     /// <summary>
@@ -83,6 +88,49 @@ public static partial class ApiJson
         }
 
         return new ApiJsonException(path, e.InnerException?.Message ?? e.Message.Split(" Path:", 2)[0], e);
+    }
+
+    /// <summary>The first value under a resources' limits or requests that is not a quantity, with its path.</summary>
+    private static ApiJsonException? BadQuantity(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (key, child) in obj)
+                {
+                    var at = path.Length == 0 ? key : $"{path}.{key}";
+                    if (key is "limits" or "requests" && child is JsonObject quantities)
+                    {
+                        foreach (var (name, value) in quantities)
+                        {
+                            var text = value is JsonValue v && v.TryGetValue<string>(out var str) ? str : value?.ToJsonString() ?? string.Empty;
+                            if (Validation.ContainerValidator.ParseQuantity(text) is null)
+                            {
+                                return new ApiJsonException($"{at}.{name}", $"'{text}' is not a quantity (for example 100m, 64Mi, 1)");
+                            }
+                        }
+                    }
+
+                    if (BadQuantity(child, at) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    if (BadQuantity(array[i], $"{path}[{i}]") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
     }
 
     private static string? EnumValues(string typeName)

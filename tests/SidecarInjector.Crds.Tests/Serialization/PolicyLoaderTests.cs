@@ -30,6 +30,7 @@ public sealed class PolicyLoaderTests
     [InlineData("apiVersion: sidecarinjector.io/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: p}\nspec: {injection: Sometimes, sidecars: []}\n", "spec.injection: expected one of OptIn, Always")]
     [InlineData("apiVersion: sidecarinjector.io/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: p}\nspec: {priority: high}\n", "spec.priority: expected an integer")]
     [InlineData("apiVersion: sidecarinjector.io/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: p}\nspec: {sidecars: []}\n", "spec.sidecars: must have at least 1 items")]
+    [InlineData("apiVersion: sidecarinjector.io/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: p}\nspec:\n  sidecars:\n  - {name: c, type: Custom, image: i, resources: {limits: {memory: 64Mx}}, readinessProbe: {tcpSocket: {port: 1}}}\n", "spec.sidecars[0].resources.limits.memory: '64Mx' is not a quantity")]
     public void Bad_documents_get_one_line_naming_file_document_and_field(string yaml, string expected)
     {
         var second = Assert.Throws<PolicyLoadException>(() => PolicyLoader.Parse("---\n" + yaml, "policies.yaml"));
