@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -62,6 +63,20 @@ public sealed class MatchConditionEvaluator
         return null;
     }
 
+    /// <summary>Null when <paramref name="expression"/> parses; else the parser's message.</summary>
+    public string? CompileError(string expression)
+    {
+        try
+        {
+            Compile(expression);
+            return null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>Evaluates one expression against <paramref name="obj"/> as <c>object</c>.</summary>
     public object? Evaluate(string expression, JsonObject obj) =>
         Compile(expression)(new Dictionary<string, object?>(StringComparer.Ordinal) { ["object"] = ToCel(obj) });
@@ -91,8 +106,9 @@ public sealed class MatchConditionEvaluator
             JsonValueKind.String => v.GetValue<string>(),
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            JsonValueKind.Number when v.TryGetValue<long>(out var l) => l,
-            JsonValueKind.Number => v.GetValue<double>(),
+            // The text, whatever CLR number the node was built from (an int is not a long to GetValue).
+            JsonValueKind.Number when long.TryParse(v.ToJsonString(), CultureInfo.InvariantCulture, out var l) => l,
+            JsonValueKind.Number => double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture),
             _ => null,
         },
         _ => throw new ArgumentOutOfRangeException(nameof(node), node.GetType().Name),
