@@ -18,6 +18,9 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Information, "MutatingWebhookConfiguration {Name} {Action} with {Webhooks} webhook(s)")]
     public static partial void WebhookConfigurationWritten(ILogger logger, string name, string action, int webhooks);
 
+    [LoggerMessage(60, LogLevel.Warning, "MutatingWebhookConfiguration: the API server refused the entry of SidecarPolicy {Policy}; writing the others without it: {Error}")]
+    public static partial void WebhookEntryRejected(ILogger logger, string policy, string error);
+
     [LoggerMessage(6, LogLevel.Information, "Waiting for Secret {Namespace}/{Name} with the CA bundle before writing the webhook configuration")]
     public static partial void WaitingForCertificates(ILogger logger, string @namespace, string name);
 

@@ -77,6 +77,10 @@ public sealed class OperatorOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan RolloutPollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Namespace for Events about (cluster-scoped) SidecarPolicies.</summary>
+    /// <summary>
+    /// Namespace for Events about (cluster-scoped) SidecarPolicies: the API server accepts an Event
+    /// about a cluster-scoped object only in <c>default</c> or <c>kube-system</c>.
+    /// </summary>
+    [RegularExpression("^(default|kube-system)$", ErrorMessage = "Operator:EventNamespace must be default or kube-system: the API server refuses Events about cluster-scoped SidecarPolicies anywhere else")]
     public string EventNamespace { get; set; } = "default";
 }

@@ -29,7 +29,8 @@ public sealed class OperatorRuntime : IDisposable
         Informers = new ClusterInformers(client, options, notice => OnNotice(informerLog, notice));
         var events = new EventRecorder(client, options, time, loggers.CreateLogger<EventRecorder>());
         Policies = NewController(new SidecarPolicyReconciler(client, Informers, events, time, loggers.CreateLogger<SidecarPolicyReconciler>()));
-        WebhookConfiguration = NewController(new WebhookConfigurationReconciler(client, Informers, options, loggers.CreateLogger<WebhookConfigurationReconciler>()));
+        WebhookConfiguration = NewController(new WebhookConfigurationReconciler(
+            client, Informers, options, loggers.CreateLogger<WebhookConfigurationReconciler>(), policy => Policies.Queue.Add(policy)));
         Certificates = NewController(new CertificateReconciler(client, options, time, () => WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key), loggers.CreateLogger<CertificateReconciler>()));
         rolloutGate = new RolloutGate(options.RolloutRateWindow);
         Rollouts = NewController(new RolloutReconciler(

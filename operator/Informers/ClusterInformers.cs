@@ -22,7 +22,11 @@ public sealed class ClusterInformers
         WebhookConfigurations = new ResourceInformer<V1MutatingWebhookConfiguration>(
             KubernetesListWatches.MutatingWebhookConfigurations(client, $"metadata.name={options.WebhookConfigurationName}"), Options());
         All = [Policies, Namespaces, Pods, WebhookConfigurations];
+        Rejections = new WebhookEntryRejections(options);
     }
+
+    /// <summary>Webhook entries the API server refused; their policies evaluate as not Ready.</summary>
+    public WebhookEntryRejections Rejections { get; }
 
     public ResourceInformer<SidecarPolicy> Policies { get; }
 
@@ -50,5 +54,9 @@ public sealed class ClusterInformers
         }
     }
 
-    public IReadOnlyDictionary<string, PolicyEvaluation> Evaluate() => PolicyEvaluator.Evaluate(Policies.List(), PodLabels());
+    public IReadOnlyDictionary<string, PolicyEvaluation> Evaluate()
+    {
+        var policies = Policies.List();
+        return Rejections.Apply(PolicyEvaluator.Evaluate(policies, PodLabels()), policies);
+    }
 }

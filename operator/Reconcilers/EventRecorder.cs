@@ -4,16 +4,30 @@ using SidecarInjector.Crds.V1Alpha1;
 
 namespace SidecarInjector.Operator.Reconcilers;
 
-/// <summary>Events on SidecarPolicies (cluster-scoped, so they live in <see cref="OperatorOptions.EventNamespace"/>).</summary>
+/// <summary>
+/// events.k8s.io/v1 Events about SidecarPolicies. A policy is cluster-scoped, and the API server
+/// accepts an Event whose <c>regarding</c> object has no namespace only in <c>default</c> or
+/// <c>kube-system</c> (<see cref="OperatorOptions.EventNamespace"/>); anywhere else is a 422.
+/// </summary>
 public sealed class EventRecorder(IKubernetes client, OperatorOptions options, TimeProvider time, ILogger<EventRecorder> logger)
 {
-    public async Task RecordAsync(SidecarPolicy policy, string type, string reason, string message, CancellationToken cancellationToken)
+    /// <summary>The events API's reportingController: a qualified name, the same on every replica.</summary>
+    public const string ReportingController = "sidecarinjector.io/operator";
+
+    private readonly string reportingInstance = Truncate(
+        options.Identity ?? Environment.GetEnvironmentVariable("HOSTNAME") ?? Environment.MachineName, 128);
+
+    /// <summary>Records <paramref name="reason"/> on <paramref name="policy"/>; <paramref name="action"/> is what the operator did (events.k8s.io requires one).</summary>
+    public async Task RecordAsync(SidecarPolicy policy, string type, string reason, string message, CancellationToken cancellationToken, string action = "Reconcile")
     {
         var now = time.GetUtcNow().UtcDateTime;
-        var e = new Corev1Event
+        var e = new Eventsv1Event
         {
+            ApiVersion = "events.k8s.io/v1",
+            Kind = "Event",
             Metadata = new V1ObjectMeta { Name = $"{policy.Name}.{now.Ticks:x}", NamespaceProperty = options.EventNamespace },
-            InvolvedObject = new V1ObjectReference
+            EventTime = now,
+            Regarding = new V1ObjectReference
             {
                 ApiVersion = SidecarPolicy.ApiVersionString,
                 Kind = SidecarPolicy.KindName,
@@ -22,21 +36,23 @@ public sealed class EventRecorder(IKubernetes client, OperatorOptions options, T
                 ResourceVersion = policy.Metadata.ResourceVersion,
             },
             Type = type,
-            Reason = reason,
-            Message = message,
-            Source = new V1EventSource { Component = "sidecar-injector-operator" },
-            FirstTimestamp = now,
-            LastTimestamp = now,
-            Count = 1,
+            Reason = Truncate(reason, 128),
+            Action = Truncate(action, 128),
+            Note = Truncate(message, 1024),
+            ReportingController = ReportingController,
+            ReportingInstance = reportingInstance,
         };
         try
         {
-            await client.CoreV1.CreateNamespacedEventAsync(e, options.EventNamespace, cancellationToken: cancellationToken);
+            await client.EventsV1.CreateNamespacedEventAsync(e, options.EventNamespace, cancellationToken: cancellationToken);
         }
         catch (k8s.Autorest.HttpOperationException ex)
         {
             // Events are best effort: a missing namespace or RBAC must not fail the reconcile.
-            Log.EventFailed(logger, policy.Name, reason, ex.Message);
+            Log.EventFailed(logger, policy.Name, reason, $"{ex.Message}: {ex.Response?.Content}");
         }
     }
+
+    /// <summary>The API server refuses a reason/action over 128 characters and a note over 1024.</summary>
+    private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
 }

@@ -1,4 +1,5 @@
 using k8s.Models;
+using SidecarInjector.Crds.Selection;
 using SidecarInjector.Crds.V1Alpha1;
 
 namespace SidecarInjector.Operator.Reconcilers;
@@ -92,23 +93,17 @@ public static class WebhookConfigurationBuilder
         return result;
     }
 
+    /// <summary>The opt-in rule is <see cref="OptIn"/>'s, generated as CEL so the API server and the engine decide alike.</summary>
     private static List<V1MatchCondition> MatchConditions(SidecarPolicy policy)
     {
         const string annotations = "object.metadata.annotations";
-        var inject = $"{annotations}['{Annotations.Inject}']";
-        var hasInject = $"has({annotations}) && '{Annotations.Inject}' in {annotations}";
-        var conditions = new List<V1MatchCondition>
-        {
+        return
+        [
             new() { Name = "exclude-mirror-pods", Expression = $"!has({annotations}) || !('{Annotations.MirrorPod}' in {annotations})" },
-        };
-        conditions.Add(policy.Spec.Injection == InjectionMode.OptIn
-            ? new V1MatchCondition
-            {
-                Name = "opted-in",
-                Expression = $"{hasInject} && ({inject} == 'true' || {inject}.split(',').exists(p, p.trim() == '{policy.Name}'))",
-            }
-            : new V1MatchCondition { Name = "not-opted-out", Expression = $"!({hasInject}) || {inject} != 'false'" });
-        return conditions;
+            policy.Spec.Injection == InjectionMode.OptIn
+                ? new V1MatchCondition { Name = "opted-in", Expression = OptIn.CelOptedIn(policy.Name) }
+                : new V1MatchCondition { Name = "not-opted-out", Expression = OptIn.CelNotOptedOut },
+        ];
     }
 
     private static V1LabelSelector? Copy(V1LabelSelector? selector) => selector is null

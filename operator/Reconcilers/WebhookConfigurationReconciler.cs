@@ -1,8 +1,8 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using SidecarInjector.Crds.Serialization;
+using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Operator.Certificates;
 using SidecarInjector.Operator.Informers;
 using SidecarInjector.Operator.Queue;
@@ -17,16 +17,18 @@ public sealed class WebhookConfigurationReconciler(
     IKubernetes client,
     ClusterInformers informers,
     OperatorOptions options,
-    ILogger<WebhookConfigurationReconciler> logger) : IReconciler
+    ILogger<WebhookConfigurationReconciler> logger,
+    Action<string>? onRejected = null) : IReconciler
 {
     public const string Key = "webhook-configuration";
+
+    /// <summary>Writes refused in one reconcile before it gives up and backs off (each round drops at least one entry).</summary>
+    private const int MaxRejectionRounds = 8;
 
     public string Name => "webhookconfiguration";
 
     public async Task<ReconcileResult> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
-        var evaluations = informers.Evaluate();
-        var ready = informers.Policies.List().Where(p => evaluations.TryGetValue(p.Name, out var e) && e.Ready).ToList();
         byte[]? caBundle = null;
         if (options.CertificateMode == CertificateMode.SelfSigned)
         {
@@ -38,6 +40,42 @@ public sealed class WebhookConfigurationReconciler(
             }
         }
 
+        // One refused entry must not hold the others hostage: each 422 that names entries marks
+        // their policies not Ready (so they drop out) and the rest is written again.
+        for (var attempt = 1; ; attempt++)
+        {
+            var evaluations = informers.Evaluate();
+            var ready = informers.Policies.List().Where(p => evaluations.TryGetValue(p.Name, out var e) && e.Ready).ToList();
+            try
+            {
+                await WriteAsync(ready, caBundle, cancellationToken);
+                return ReconcileResult.Done;
+            }
+            catch (k8s.Autorest.HttpOperationException e) when ((int)e.Response.StatusCode == 422 && attempt <= MaxRejectionRounds)
+            {
+                // The entries in the order they were sent, so an index in the 422 names a policy.
+                var sent = WebhookConfigurationBuilder.Build(ready, options, caBundle: null).Webhooks;
+                var policies = WebhookEntryErrors.ByEntry(e.Response.Content ?? e.Message)
+                    .Where(o => o.Key < sent.Count)
+                    .Select(o => (Policy: ready.Single(p => WebhookConfigurationBuilder.WebhookName(p.Name) == sent[o.Key].Name), Message: o.Value))
+                    .ToList();
+                if (policies.Count == 0)
+                {
+                    throw;
+                }
+
+                foreach (var (policy, message) in policies)
+                {
+                    Log.WebhookEntryRejected(logger, policy.Name, message);
+                    informers.Rejections.Record(policy, $"the API server refused this policy's webhook entry: {message}");
+                    onRejected?.Invoke(policy.Name);
+                }
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<SidecarPolicy> ready, byte[]? caBundle, CancellationToken cancellationToken)
+    {
         await ConflictRetry.Pipeline.ExecuteAsync(async ct =>
         {
             V1MutatingWebhookConfiguration? live;
@@ -66,7 +104,7 @@ public sealed class WebhookConfigurationReconciler(
 
             var labels = live.Metadata.Labels ?? new Dictionary<string, string>();
             var annotations = live.Metadata.Annotations ?? new Dictionary<string, string>();
-            var same = JsonNode.DeepEquals(ApiJson.SerializeToNode(live.Webhooks ?? []), ApiJson.SerializeToNode(desired.Webhooks))
+            var same = WebhookConfigurationComparer.SameWebhooks(ApiJson.SerializeToNode(live.Webhooks ?? []), ApiJson.SerializeToNode(desired.Webhooks))
                 && desired.Metadata.Labels.All(l => labels.TryGetValue(l.Key, out var v) && v == l.Value)
                 && (desired.Metadata.Annotations ?? new Dictionary<string, string>()).All(a => annotations.TryGetValue(a.Key, out var v) && v == a.Value);
             if (same)
@@ -90,7 +128,6 @@ public sealed class WebhookConfigurationReconciler(
             await client.AdmissionregistrationV1.ReplaceMutatingWebhookConfigurationAsync(live, live.Metadata.Name, cancellationToken: ct);
             Log.WebhookConfigurationWritten(logger, live.Metadata.Name, "updated", desired.Webhooks.Count);
         }, cancellationToken);
-        return ReconcileResult.Done;
     }
 
     private async Task<byte[]?> ReadCaBundleAsync(CancellationToken cancellationToken)

@@ -55,8 +55,8 @@ public sealed class RolloutReconcilerTests : IAsyncLifetime
         Assert.Equal(2, server.Store.Get(Deployments, "apps", "web")!["metadata"]!["generation"]!.GetValue<long>());
         await Eventually.HoldsAsync(() => RolloutEvents().Count > 0, "a RolloutStarted event");
         var e = RolloutEvents().Single();
-        Assert.Equal(policy, e["involvedObject"]!["name"]!.GetValue<string>());
-        Assert.Contains("Deployment apps/web", e["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(policy, e["regarding"]!["name"]!.GetValue<string>());
+        Assert.Contains("Deployment apps/web", e["note"]!.GetValue<string>(), StringComparison.Ordinal);
 
         // The deployment finishes; its old pod is still there (nothing replaces pods here) and keeps changing.
         server.Store.Update(Deployments, "apps", "web", d => { d["status"] = Objects.RolledOut(2); return d; }, statusOnly: true);
@@ -150,7 +150,7 @@ public sealed class RolloutReconcilerTests : IAsyncLifetime
             : null;
 
     private List<JsonObject> RolloutEvents() =>
-        [.. server.Store.List(ResourceType.Get("events"), "default").Items.Where(e => e["reason"]?.GetValue<string>() == "RolloutStarted")];
+        [.. server.Store.List(ResourceType.Get("events", "events.k8s.io"), "default").Items.Where(e => e["reason"]?.GetValue<string>() == "RolloutStarted")];
 
     private double Decisions(string decision) =>
         app!.Services.GetRequiredService<OperatorMetrics>().RolloutDecisions.WithLabels(policy, decision).Value;

@@ -141,16 +141,19 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                     body = await admission(type, route.Namespace, body, ct);
                 }
 
+                body = BuiltInValidation.Apply(type, route.Namespace, body, Faults);
+
                 await WriteJsonAsync(context, 201, Store.Create(type, route.Namespace, body));
                 return;
             case "PUT" when route.Name is not null:
                 var replacement = await ReadObjectAsync(request, ct);
+                replacement = BuiltInValidation.Apply(type, route.Namespace, replacement, Faults);
                 await WriteJsonAsync(context, 200, Store.Update(type, route.Namespace, route.Name, _ => replacement, route.Subresource == "status"));
                 return;
             case "PATCH" when route.Name is not null:
                 var patch = JsonNode.Parse(await ReadTextAsync(request, ct));
                 var contentType = request.ContentType ?? string.Empty;
-                var updated = Store.Update(type, route.Namespace, route.Name, current => contentType switch
+                var updated = Store.Update(type, route.Namespace, route.Name, current => BuiltInValidation.Apply(type, route.Namespace, contentType switch
                 {
                     _ when contentType.StartsWith("application/json-patch+json", StringComparison.Ordinal) =>
                         (JsonObject)JsonPatches.Apply(current, patch as JsonArray ?? throw new ApiErrorException(400, "BadRequest", "a JSON patch must be an array")),
@@ -158,7 +161,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                         || contentType.StartsWith("application/strategic-merge-patch+json", StringComparison.Ordinal) =>
                         (JsonObject)JsonPatches.Merge(current, patch)!,
                     _ => throw new ApiErrorException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {contentType})"),
-                }, route.Subresource == "status");
+                }, Faults), route.Subresource == "status");
                 await WriteJsonAsync(context, 200, updated);
                 return;
             case "DELETE" when route.Name is not null:

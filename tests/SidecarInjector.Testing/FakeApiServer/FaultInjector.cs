@@ -30,6 +30,12 @@ public sealed class FaultInjector
     /// <summary>Added before every answer.</summary>
     public TimeSpan Latency { get; set; }
 
+    /// <summary>
+    /// MutatingWebhookConfiguration entries (by webhook name) the server refuses with a 422 naming
+    /// them, with the given message: a rule of a real API server the fake does not otherwise model.
+    /// </summary>
+    public ConcurrentDictionary<string, string> RefusedWebhookEntries { get; } = new(StringComparer.Ordinal);
+
     public CancellationToken WatchDropToken => dropWatches.Token;
 
     /// <summary>Closes every open watch stream.</summary>

@@ -6,29 +6,39 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using k8s.Models;
 using SidecarInjector.Crds.Selection;
-using SidecarInjector.Crds.V1Alpha1;
 
 namespace SidecarInjector.Testing.FakeApiServer;
 
 /// <summary>
-/// The fake API server's mutating admission, as kube-apiserver does it for pod CREATE: every
-/// MutatingWebhookConfiguration in the store, each webhook in order, filtered by rules,
-/// namespaceSelector, objectSelector and matchConditions; an AdmissionReview v1 POSTed over HTTPS
-/// to the service path, the server certificate verified against the caBundle and the service's DNS
-/// name; the JSONPatch applied; failurePolicy honoured. Approximations: matchConditions are the
-/// operator's three known CEL expressions evaluated in C# (an unknown one fails the test), there
-/// is no reinvocation pass, and the Service resolves to a loopback endpoint the test gives.
+/// The fake API server's admission of a pod CREATE, in kube-apiserver's order: defaults and the
+/// built-in plugins that run before webhooks (<see cref="BuiltInPodAdmission"/>); then every
+/// MutatingWebhookConfiguration's webhooks in order, filtered by rules, namespaceSelector,
+/// objectSelector and matchConditions (real CEL, <see cref="MatchConditionEvaluator"/>); an
+/// AdmissionReview v1 POSTed over HTTPS to the service path, the server certificate verified
+/// against the caBundle and the service's DNS name; the answer's apiVersion, kind and uid checked;
+/// the JSONPatch applied; failurePolicy honoured (absent means Fail); one reinvocation pass for
+/// webhooks with reinvocationPolicy IfNeeded when a later webhook changed the pod; then the pod
+/// validated (<see cref="PodValidator"/>). The Service resolves to a loopback endpoint the test gives.
 /// </summary>
-public sealed partial class MutatingWebhookDispatcher(FakeStore store, Func<string, string, int, IPEndPoint> resolveService)
+public sealed class MutatingWebhookDispatcher(FakeStore store, Func<string, string, int, IPEndPoint> resolveService)
 {
     private static readonly ResourceType Configurations = ResourceType.Get("mutatingwebhookconfigurations", "admissionregistration.k8s.io");
     private static readonly ResourceType Namespaces = ResourceType.Get("namespaces");
 
-    /// <summary>Names of the webhooks called, in order.</summary>
+    /// <summary>Names of the webhooks called, in order (a reinvoked webhook appears twice).</summary>
     public ConcurrentQueue<string> Calls { get; } = new();
+
+    /// <summary>The CEL evaluator for matchConditions.</summary>
+    public MatchConditionEvaluator Conditions { get; } = new();
+
+    /// <summary>
+    /// Validation of the pod after all mutation, as kube-apiserver validates what the webhooks
+    /// produced (a bad patch fails the pod whatever the failurePolicy). Returns the problems, each
+    /// "field.path: message"; any problem answers 422 Invalid. Null validates nothing.
+    /// </summary>
+    public Func<JsonObject, IReadOnlyList<string>>? PodValidator { get; set; }
 
     public async Task<JsonObject> AdmitAsync(ResourceType type, string? ns, JsonObject obj, CancellationToken cancellationToken)
     {
@@ -37,33 +47,106 @@ public sealed partial class MutatingWebhookDispatcher(FakeStore store, Func<stri
             return obj;
         }
 
+        obj = BuiltInPodAdmission.Admit(obj);
         var namespaceLabels = Labels(store.Get(Namespaces, null, ns ?? string.Empty));
-        foreach (var configuration in store.List(Configurations, null).Items)
+        var webhooks = store.List(Configurations, null).Items
+            .SelectMany(c => (c["webhooks"] as JsonArray ?? []).OfType<JsonObject>())
+            .ToList();
+
+        // kube-apiserver's reinvocation: a webhook with IfNeeded that was called is called once more
+        // if any webhook after it changed the object; the second pass happens at most once.
+        var reinvocable = new HashSet<string>(StringComparer.Ordinal);
+        var reinvoke = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var webhook in webhooks)
         {
-            foreach (var webhook in (configuration["webhooks"] as JsonArray ?? []).OfType<JsonObject>())
+            var (next, called) = await InvokeIfMatchingAsync(webhook, ns, obj, namespaceLabels, cancellationToken);
+            if (!called)
             {
-                if (MatchesRules(webhook)
-                    && Selects(webhook["namespaceSelector"], namespaceLabels)
-                    && Selects(webhook["objectSelector"], Labels(obj))
-                    && MatchesConditions(webhook, obj))
-                {
-                    obj = await CallAsync(webhook, ns, obj, cancellationToken);
-                }
+                continue;
             }
+
+            if (!JsonNode.DeepEquals(next, obj))
+            {
+                reinvoke.UnionWith(reinvocable);
+            }
+
+            obj = next;
+            if (webhook["reinvocationPolicy"]?.GetValue<string>() == "IfNeeded")
+            {
+                reinvocable.Add(Name(webhook));
+            }
+        }
+
+        if (reinvoke.Count > 0)
+        {
+            foreach (var webhook in webhooks.Where(w => reinvoke.Contains(Name(w))))
+            {
+                (obj, _) = await InvokeIfMatchingAsync(webhook, ns, obj, namespaceLabels, cancellationToken);
+            }
+        }
+
+        if (PodValidator?.Invoke(obj) is { Count: > 0 } problems)
+        {
+            var name = obj["metadata"]?["name"]?.GetValue<string>() ?? obj["metadata"]?["generateName"]?.GetValue<string>() ?? string.Empty;
+            throw new ApiErrorException(422, "Invalid", $"Pod \"{name}\" is invalid: {string.Join(", ", problems)}");
         }
 
         return obj;
     }
 
-    private async Task<JsonObject> CallAsync(JsonObject webhook, string? ns, JsonObject pod, CancellationToken cancellationToken)
+    private async Task<(JsonObject Pod, bool Called)> InvokeIfMatchingAsync(
+        JsonObject webhook, string? ns, JsonObject pod, Dictionary<string, string> namespaceLabels, CancellationToken cancellationToken)
     {
-        var name = webhook["name"]!.GetValue<string>();
-        Calls.Enqueue(name);
-        var ignore = webhook["failurePolicy"]?.GetValue<string>() != "Fail";
+        if (!MatchesRules(webhook) || !Selects(webhook["namespaceSelector"], namespaceLabels) || !Selects(webhook["objectSelector"], Labels(pod)))
+        {
+            return (pod, false);
+        }
+
         try
         {
-            var review = await PostReviewAsync(webhook, ns, pod, cancellationToken);
-            var response = review["response"] ?? throw new InvalidOperationException("the AdmissionReview has no response");
+            if (Conditions.FirstFailing(webhook, pod) is not null)
+            {
+                return (pod, false);
+            }
+        }
+        catch (MatchConditionException e)
+        {
+            // An expression that errors follows the failurePolicy, as in kube-apiserver.
+            if (IgnoresFailures(webhook))
+            {
+                return (pod, false);
+            }
+
+            throw new ApiErrorException(500, "InternalError", $"Internal error occurred: failed calling webhook \"{Name(webhook)}\": failed to evaluate {e.Message}");
+        }
+
+        return (await CallAsync(webhook, ns, pod, cancellationToken), true);
+    }
+
+    private static string Name(JsonObject webhook) => webhook["name"]?.GetValue<string>() ?? string.Empty;
+
+    /// <summary>admissionregistration/v1 defaults failurePolicy to Fail.</summary>
+    private static bool IgnoresFailures(JsonObject webhook) => webhook["failurePolicy"]?.GetValue<string>() == "Ignore";
+
+    private async Task<JsonObject> CallAsync(JsonObject webhook, string? ns, JsonObject pod, CancellationToken cancellationToken)
+    {
+        var name = Name(webhook);
+        Calls.Enqueue(name);
+        try
+        {
+            var uid = Guid.NewGuid().ToString();
+            var review = await PostReviewAsync(webhook, ns, pod, uid, cancellationToken);
+            if (review["apiVersion"]?.GetValue<string>() != "admission.k8s.io/v1" || review["kind"]?.GetValue<string>() != "AdmissionReview")
+            {
+                throw new InvalidOperationException($"expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got {review["apiVersion"]}, Kind={review["kind"]}");
+            }
+
+            var response = review["response"] as JsonObject ?? throw new InvalidOperationException("webhook response was absent");
+            if (response["uid"]?.GetValue<string>() != uid)
+            {
+                throw new InvalidOperationException($"expected response.uid=\"{uid}\", got \"{response["uid"]}\"");
+            }
+
             if (response["allowed"]?.GetValue<bool>() != true)
             {
                 throw new ApiErrorException(400, "BadRequest", $"admission webhook \"{name}\" denied the request: {response["status"]?["message"]}");
@@ -84,17 +167,17 @@ public sealed partial class MutatingWebhookDispatcher(FakeStore store, Func<stri
                 ?? throw new ApiErrorException(500, "InternalError", $"admission webhook \"{name}\" returned a patch that is not a JSON array");
             return (JsonObject)JsonPatches.Apply(pod, operations);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException && ignore)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException or System.Text.Json.JsonException && IgnoresFailures(webhook))
         {
             return pod;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException or System.Text.Json.JsonException)
         {
             throw new ApiErrorException(500, "InternalError", $"Internal error occurred: failed calling webhook \"{name}\": {e.Message}");
         }
     }
 
-    private async Task<JsonObject> PostReviewAsync(JsonObject webhook, string? ns, JsonObject pod, CancellationToken cancellationToken)
+    private async Task<JsonObject> PostReviewAsync(JsonObject webhook, string? ns, JsonObject pod, string uid, CancellationToken cancellationToken)
     {
         var clientConfig = webhook["clientConfig"]!;
         var service = clientConfig["service"] ?? throw new InvalidOperationException("only service webhooks are supported");
@@ -136,7 +219,7 @@ public sealed partial class MutatingWebhookDispatcher(FakeStore store, Func<stri
             ["kind"] = "AdmissionReview",
             ["request"] = new JsonObject
             {
-                ["uid"] = Guid.NewGuid().ToString(),
+                ["uid"] = uid,
                 ["kind"] = new JsonObject { ["group"] = string.Empty, ["version"] = "v1", ["kind"] = "Pod" },
                 ["resource"] = new JsonObject { ["group"] = string.Empty, ["version"] = "v1", ["resource"] = "pods" },
                 ["requestKind"] = new JsonObject { ["group"] = string.Empty, ["version"] = "v1", ["kind"] = "Pod" },
@@ -168,31 +251,4 @@ public sealed partial class MutatingWebhookDispatcher(FakeStore store, Func<stri
 
     private static Dictionary<string, string> Labels(JsonObject? obj) =>
         (obj?["metadata"]?["labels"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>(), StringComparer.Ordinal);
-
-    /// <summary>The operator's CEL conditions, evaluated by hand: the fake has no CEL.</summary>
-    private static bool MatchesConditions(JsonObject webhook, JsonObject pod)
-    {
-        var annotations = pod["metadata"]?["annotations"] as JsonObject ?? [];
-        var inject = annotations[Annotations.Inject]?.GetValue<string>();
-        foreach (var condition in (webhook["matchConditions"] as JsonArray ?? []).OfType<JsonObject>())
-        {
-            var expression = condition["expression"]!.GetValue<string>();
-            var holds = condition["name"]!.GetValue<string>() switch
-            {
-                "exclude-mirror-pods" => !annotations.ContainsKey(Annotations.MirrorPod),
-                "not-opted-out" => inject != "false",
-                "opted-in" => inject is not null && (inject == "true" || inject.Split(',').Any(p => p.Trim() == OptInPolicy().Match(expression).Groups[1].Value)),
-                var other => throw new InvalidOperationException($"the fake API server cannot evaluate matchCondition '{other}': {expression}"),
-            };
-            if (!holds)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    [GeneratedRegex("p\\.trim\\(\\) == '([^']+)'")]
-    private static partial Regex OptInPolicy();
 }
