@@ -124,10 +124,7 @@ public sealed class RolloutReconciler(
         return pending ? ReconcileResult.After(options.RolloutPollInterval) : ReconcileResult.Done;
     }
 
-    private int CountOutdated(string policy, string hash) => informers.Pods.List().Count(pod =>
-        pod.Metadata.Annotations?.TryGetValue(Annotations.Status, out var status) == true
-        && InjectionStatus.Parse(status).TryGetValue(policy, out var podHash)
-        && podHash != hash);
+    private int CountOutdated(string policy, string hash) => informers.Index.Count(policy, hash).Outdated;
 
     /// <summary>Outdated pods of the policy grouped by the workload that owns them, in a stable order.</summary>
     private async Task<List<(WorkloadRef Workload, int Pods)>> OutdatedWorkloadsAsync(string policy, string hash, CancellationToken cancellationToken)
@@ -135,16 +132,9 @@ public sealed class RolloutReconciler(
         var replicaSets = new Dictionary<string, WorkloadRef?>(StringComparer.Ordinal);
         var counts = new Dictionary<WorkloadRef, int>();
         var orphans = 0;
-        foreach (var pod in informers.Pods.List())
+        foreach (var pod in informers.Index.Outdated(policy, hash))
         {
-            if (pod.Metadata.Annotations?.TryGetValue(Annotations.Status, out var status) != true
-                || !InjectionStatus.Parse(status).TryGetValue(policy, out var podHash)
-                || podHash == hash)
-            {
-                continue;
-            }
-
-            if (await resolver.ResolveAsync(pod.Metadata, replicaSets, cancellationToken) is { } workload)
+            if (await resolver.ResolveAsync(pod, replicaSets, cancellationToken) is { } workload)
             {
                 counts[workload] = counts.GetValueOrDefault(workload) + 1;
             }
