@@ -38,7 +38,7 @@ public sealed class PodIndex
     /// <summary>Pod × policy selector evaluations done so far.</summary>
     public long Evaluations => Interlocked.Read(ref evaluations);
 
-    /// <summary>Moves whenever a policy or a selection changed, so evaluations built on the index can be cached.</summary>
+    /// <summary>Moves whenever a policy changed or two policies with a common sidecar name began or stopped sharing a pod, so evaluations built on the index can be cached.</summary>
     public long Version => Interlocked.Read(ref version);
 
     public void UpsertPod(PartialObjectMetadata pod)
@@ -319,7 +319,6 @@ public sealed class PodIndex
 
         var conflicts = Move(key, entry.Selected, now);
         entry.Selected = now;
-        Interlocked.Increment(ref version);
         return conflicts;
     }
 
@@ -348,7 +347,8 @@ public sealed class PodIndex
             }
         }
 
-        if (before.Count + after.Count > 0)
+        // Evaluations only ask about pairs with a common sidecar name, so only their flips matter.
+        if (flipped)
         {
             Interlocked.Increment(ref version);
         }

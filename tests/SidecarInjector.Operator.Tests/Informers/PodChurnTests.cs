@@ -129,6 +129,29 @@ public sealed class PodChurnTests : IAsyncLifetime
         Assert.Equal((10 * 3) + 3, index.Evaluations);
     }
 
+    [Fact]
+    public async Task A_pod_both_policies_select_makes_a_container_name_conflict_and_its_deletion_ends_it()
+    {
+        var (a, b) = ($"{prefix}-a", $"{prefix}-b");
+        server.Store.Create(Policies, null, Objects.Policy(a));
+        server.Store.Create(Policies, null, Objects.Policy(b, podSelector: new JsonObject { ["matchLabels"] = new JsonObject { ["tier"] = "front" } }));
+        await StartOperatorAsync();
+        await Eventually.HoldsAsync(() => Ready(b) == "True", $"{b} Ready while no pod is selected by both");
+
+        server.Store.Create(Pods, "apps", Objects.Pod("both", "apps", labels: new JsonObject { ["app"] = "web", ["tier"] = "front" }));
+        await Eventually.HoldsAsync(() => Ready(b) == "False", $"{b} not Ready once a pod is selected by both");
+        Assert.Equal("ContainerNameConflict", Condition(b)?["reason"]?.GetValue<string>());
+        Assert.Equal("True", Ready(a));
+
+        server.Store.Delete(Pods, "apps", "both");
+        await Eventually.HoldsAsync(() => Ready(b) == "True", $"{b} Ready again once the pod is gone");
+    }
+
+    private JsonNode? Condition(string policy) =>
+        server.Store.Get(Policies, null, policy)?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => c?["type"]?.GetValue<string>() == "Ready");
+
+    private string? Ready(string policy) => Condition(policy)?["status"]?.GetValue<string>();
+
     private OperatorRuntime Runtime => app!.Services.GetRequiredService<OperatorRuntime>();
 
     /// <summary>What the controllers ask of the API server: reads of policies and the webhook configuration, and every write but the Lease's.</summary>
