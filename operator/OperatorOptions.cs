@@ -69,6 +69,13 @@ public sealed class OperatorOptions
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan RolloutMinInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Auto rollout: a restart not finished after this long frees its namespace (with a
+    /// RolloutStalled Event), so one stuck workload does not stop every other in the namespace.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RolloutTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Auto rollout: the window <c>spec.rollout.maxPerMinute</c> counts restarts over (a minute; shorter in tests).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan RolloutRateWindow { get; set; } = TimeSpan.FromMinutes(1);

@@ -8,13 +8,13 @@ public enum InformerNoticeKind
     /// <summary>A watch started from a resourceVersion.</summary>
     WatchStarted,
 
-    /// <summary>The server ended a watch normally (its timeout); the informer watches again.</summary>
+    /// <summary>The server ended a watch normally (its timeoutSeconds); the informer watches again from the last resourceVersion.</summary>
     WatchClosed,
 
     /// <summary>The resourceVersion is too old (410 Gone): the informer lists again.</summary>
     Gone,
 
-    /// <summary>No event or bookmark for longer than the silence timeout: the watch is restarted.</summary>
+    /// <summary>The server did not end the watch <see cref="ResourceInformerOptions.HangGrace"/> after its timeoutSeconds: presumed hung, restarted.</summary>
     Silent,
 
     /// <summary>A list or watch failed; the informer retries after <see cref="InformerNotice.Delay"/>.</summary>

@@ -8,9 +8,11 @@ namespace SidecarInjector.Crds.Informers;
 
 /// <summary>
 /// Lists, then watches from the list's resourceVersion with bookmarks, keeping an in-memory
-/// cache by <see cref="CacheKey"/> and raising added/updated/deleted callbacks. Relists on 410
-/// Gone, restarts a watch that stays silent longer than <see cref="ResourceInformerOptions.SilenceTimeout"/>,
-/// and backs off failed lists and watches with jitter. Never throws out of <see cref="RunAsync"/>
+/// cache by <see cref="CacheKey"/> and raising added/updated/deleted callbacks. Each watch asks the
+/// server to end it after a jittered timeoutSeconds and resumes from the last resourceVersion;
+/// a quiet open watch is healthy, one still open <see cref="ResourceInformerOptions.HangGrace"/>
+/// past its timeout is presumed hung and restarted. Relists on 410 Gone, and backs off failed
+/// lists and watches with jitter. Never throws out of <see cref="RunAsync"/>
 /// except on cancellation: the API server being away is a state to wait out, not a crash.
 /// </summary>
 public sealed class ResourceInformer<T> : IResourceInformer
@@ -94,10 +96,10 @@ public sealed class ResourceInformer<T> : IResourceInformer
                         Notify(new InformerNotice(InformerNoticeKind.Gone, Resource, LastResourceVersion));
                         needList = true;
                         break;
-                    case WatchOutcome.Silent:
+                    case WatchOutcome.Hung:
                         Notify(new InformerNotice(InformerNoticeKind.Silent, Resource, LastResourceVersion));
                         break;
-                    case WatchOutcome.ClosedAfterEvents:
+                    case WatchOutcome.Closed:
                         Notify(new InformerNotice(InformerNoticeKind.WatchClosed, Resource, LastResourceVersion));
                         failures = 0;
                         break;
@@ -188,7 +190,7 @@ public sealed class ResourceInformer<T> : IResourceInformer
     {
         using var watchCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var gone = false;
-        var silent = false;
+        var hung = false;
         Exception? error = null;
         var events = 0;
 
@@ -212,17 +214,18 @@ public sealed class ResourceInformer<T> : IResourceInformer
             watchCts.Cancel();
         }
 
-        var request = new WatchRequest(
-            LastResourceVersion ?? string.Empty,
-            (int)Math.Max(1, options.WatchTimeout.TotalSeconds),
-            OnError);
+        // client-go's reflector: minWatchTimeout * (1 + rand), so watches opened together end apart.
+        var timeout = TimeSpan.FromSeconds(Math.Max(1, Math.Round(options.WatchTimeout.TotalSeconds * (1 + Random.Shared.NextDouble()))));
+        var request = new WatchRequest(LastResourceVersion ?? string.Empty, (int)timeout.TotalSeconds, OnError);
         Notify(new InformerNotice(InformerNoticeKind.WatchStarted, Resource, LastResourceVersion));
-        watchCts.CancelAfter(options.SilenceTimeout);
+        var started = Environment.TickCount64;
+
+        // Only a watch the server failed to end at its timeout is suspect; quiet is not.
+        watchCts.CancelAfter(timeout + options.HangGrace);
         try
         {
             await foreach (var (type, item) in listWatch.Watch(request, watchCts.Token).WithCancellation(watchCts.Token))
             {
-                watchCts.CancelAfter(options.SilenceTimeout);
                 events++;
                 Apply(type, item);
             }
@@ -230,8 +233,13 @@ public sealed class ResourceInformer<T> : IResourceInformer
         catch (Exception e) when (watchCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested
             && (e is OperationCanceledException or IOException or HttpRequestException))
         {
-            // Cancelled by us: a 410/ERROR event seen by OnError, or the silence timer.
-            silent = !gone && error is null;
+            // Cancelled by us: a 410/ERROR event seen by OnError, or the hang guard.
+            hung = !gone && error is null;
+        }
+        catch (HttpRequestException e) when (e.InnerException is EndOfStreamException && !watchCts.IsCancellationRequested)
+        {
+            // The client peeks the first line of a watch, and throws this when the server ended it
+            // with none: how a quiet watch closed at its timeoutSeconds looks. Classified below.
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -245,12 +253,15 @@ public sealed class ResourceInformer<T> : IResourceInformer
             throw error;
         }
 
-        if (silent)
+        if (hung)
         {
-            return WatchOutcome.Silent;
+            return WatchOutcome.Hung;
         }
 
-        return events > 0 ? WatchOutcome.ClosedAfterEvents : WatchOutcome.ClosedEmpty;
+        // Ended by the server at (about) its timeout, or after events: a normal end. Ended at once
+        // with nothing read: a server hanging up on us, to be backed off.
+        var lasted = TimeSpan.FromMilliseconds(Environment.TickCount64 - started);
+        return events > 0 || lasted >= timeout / 2 ? WatchOutcome.Closed : WatchOutcome.ClosedEarly;
     }
 
     private void Apply(WatchEventType type, T item)
@@ -342,9 +353,9 @@ public sealed class ResourceInformer<T> : IResourceInformer
 
     private enum WatchOutcome
     {
-        ClosedEmpty,
-        ClosedAfterEvents,
+        ClosedEarly,
+        Closed,
         Gone,
-        Silent,
+        Hung,
     }
 }

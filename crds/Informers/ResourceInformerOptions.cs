@@ -2,14 +2,21 @@ namespace SidecarInjector.Crds.Informers;
 
 public sealed class ResourceInformerOptions
 {
-    /// <summary>Asked of the server per watch (timeoutSeconds); it closes the watch and the informer watches again.</summary>
+    /// <summary>
+    /// The shortest timeoutSeconds asked of the server per watch; each watch asks between this and
+    /// twice this (client-go's reflector: minWatchTimeout * (1 + rand)), so watches opened together
+    /// do not all end together. The server closes the watch and the informer watches again from
+    /// the last resourceVersion.
+    /// </summary>
     public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// A watch with no event and no bookmark for this long is restarted: the C# client's watch
-    /// can hang silently on a dead connection (kubernetes-client/csharp #533, #884).
+    /// A watch the server has not closed this long after its timeoutSeconds is presumed hung and
+    /// restarted: the C# client's watch can hang silently on a dead connection (kubernetes-client/csharp
+    /// #533, #884). A quiet, open watch is healthy: the watch cache sends bookmarks only once the
+    /// resourceVersion moved past the watch's start, so a quiet resource may see nothing for minutes.
     /// </summary>
-    public TimeSpan SilenceTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan HangGrace { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>First delay after a failed list or watch; doubles per failure, with jitter.</summary>
     public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
@@ -29,9 +36,9 @@ public sealed class ResourceInformerOptions
             throw new ArgumentOutOfRangeException(nameof(WatchTimeout), WatchTimeout, "WatchTimeout must be at least 1s");
         }
 
-        if (SilenceTimeout <= TimeSpan.Zero)
+        if (HangGrace <= TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(SilenceTimeout), SilenceTimeout, "SilenceTimeout must be positive");
+            throw new ArgumentOutOfRangeException(nameof(HangGrace), HangGrace, "HangGrace must be positive");
         }
 
         if (InitialBackoff <= TimeSpan.Zero || MaxBackoff < InitialBackoff)

@@ -72,25 +72,43 @@ public sealed class OperatorRuntime : IDisposable
     private void WireHandlers()
     {
         // A policy change can change which other policies conflict with it: look at all of them.
+        // Only a spec change (generation) counts: our own status writes come back as updates too.
         Informers.Policies.AddHandler(new ResourceEventHandler<SidecarPolicy>
         {
             OnAdded = _ => PolicyChanged(),
-            OnUpdated = (_, _) => PolicyChanged(),
+            OnUpdated = (old, updated) =>
+            {
+                if (old.Metadata?.Generation != updated.Metadata?.Generation)
+                {
+                    PolicyChanged();
+                }
+            },
             OnDeleted = _ => PolicyChanged(),
         });
-        Informers.Pods.AddHandler(new ResourceEventHandler<PartialObjectMetadata>
+
+        // Pods reach the controllers through the index, which tells what a pod event changed.
+        Informers.Index.Changed = change =>
         {
-            OnAdded = p => EnqueueInjected(p),
-            OnUpdated = (old, p) =>
+            foreach (var policy in change.InjectedBy)
             {
-                EnqueueInjected(old);
-                EnqueueInjected(p);
-            },
-            OnDeleted = p => EnqueueInjected(p),
-        });
+                Policies.Queue.Add(policy);
+                Rollouts.Queue.Add(policy);
+            }
+
+            if (change.ConflictsMayChange)
+            {
+                PolicyChanged();
+            }
+        };
         Informers.Namespaces.AddHandler(new ResourceEventHandler<k8s.Models.V1Namespace>
         {
-            OnUpdated = (_, _) => PolicyChanged(),
+            OnUpdated = (old, updated) =>
+            {
+                if (!LabelsEqual(old.Metadata?.Labels, updated.Metadata?.Labels))
+                {
+                    PolicyChanged();
+                }
+            },
         });
         Informers.WebhookConfigurations.AddHandler(new ResourceEventHandler<k8s.Models.V1MutatingWebhookConfiguration>
         {
@@ -115,17 +133,8 @@ public sealed class OperatorRuntime : IDisposable
         }
     }
 
-    private void EnqueueInjected(PartialObjectMetadata pod)
-    {
-        if (pod.Metadata.Annotations?.TryGetValue(Annotations.Status, out var status) == true)
-        {
-            foreach (var policy in InjectionStatus.Parse(status).Keys)
-            {
-                Policies.Queue.Add(policy);
-                Rollouts.Queue.Add(policy);
-            }
-        }
-    }
+    private static bool LabelsEqual(IDictionary<string, string>? a, IDictionary<string, string>? b) =>
+        (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(kv => b!.TryGetValue(kv.Key, out var v) && v == kv.Value));
 
     private void OnNotice(ILogger logger, InformerNotice notice)
     {

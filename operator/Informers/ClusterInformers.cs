@@ -6,9 +6,15 @@ using SidecarInjector.Operator.Reconcilers;
 
 namespace SidecarInjector.Operator.Informers;
 
-/// <summary>The caches every reconciler reads: policies, namespaces, pods (metadata only) and our webhook configuration.</summary>
+/// <summary>
+/// The caches every reconciler reads: policies, namespaces, pods (metadata only) and our webhook
+/// configuration, and the <see cref="PodIndex"/> kept from their events.
+/// </summary>
 public sealed class ClusterInformers
 {
+    private readonly Lock evaluationLock = new();
+    private (long Version, string Policies, IReadOnlyDictionary<string, PolicyEvaluation> Result)? evaluation;
+
     public ClusterInformers(IKubernetes client, OperatorOptions options, Action<InformerNotice> onNotice)
     {
         ResourceInformerOptions Options(bool dropManagedFields = false) => new()
@@ -23,7 +29,29 @@ public sealed class ClusterInformers
             KubernetesListWatches.MutatingWebhookConfigurations(client, $"metadata.name={options.WebhookConfigurationName}"), Options());
         All = [Policies, Namespaces, Pods, WebhookConfigurations];
         Rejections = new WebhookEntryRejections(options);
+
+        // Added first, so the index has seen an event before any controller's handler runs.
+        Policies.AddHandler(new ResourceEventHandler<SidecarPolicy>
+        {
+            OnAdded = Index.SetPolicy,
+            OnUpdated = (_, p) => Index.SetPolicy(p),
+            OnDeleted = p => Index.RemovePolicy(p.Name),
+        });
+        Namespaces.AddHandler(new ResourceEventHandler<V1Namespace>
+        {
+            OnAdded = Index.SetNamespace,
+            OnUpdated = (_, ns) => Index.SetNamespace(ns),
+            OnDeleted = Index.RemoveNamespace,
+        });
+        Pods.AddHandler(new ResourceEventHandler<PartialObjectMetadata>
+        {
+            OnAdded = Index.UpsertPod,
+            OnUpdated = (_, p) => Index.UpsertPod(p),
+            OnDeleted = Index.RemovePod,
+        });
     }
+
+    public PodIndex Index { get; } = new();
 
     /// <summary>Webhook entries the API server refused; their policies evaluate as not Ready.</summary>
     public WebhookEntryRejections Rejections { get; }
@@ -44,19 +72,25 @@ public sealed class ClusterInformers
 
     public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(All.Select(i => i.RunAsync(cancellationToken)));
 
-    public IEnumerable<PodLabels> PodLabels()
-    {
-        foreach (var pod in Pods.List())
-        {
-            var ns = Namespaces.Get(pod.Metadata.NamespaceProperty ?? string.Empty);
-            var nsLabels = ns?.Metadata?.Labels ?? new Dictionary<string, string> { [Annotations.NamespaceNameLabel] = pod.Metadata.NamespaceProperty ?? string.Empty };
-            yield return new PodLabels(Reconcilers.PodLabels.Of(nsLabels), Reconcilers.PodLabels.Of(pod.Metadata.Labels));
-        }
-    }
-
+    /// <summary>
+    /// Every policy's evaluation, computed again only when a policy's spec or a selection in the
+    /// index changed: each reconcile asks, and most reconciles follow changes that alter neither.
+    /// </summary>
     public IReadOnlyDictionary<string, PolicyEvaluation> Evaluate()
     {
+        var version = Index.Version;
         var policies = Policies.List();
-        return Rejections.Apply(PolicyEvaluator.Evaluate(policies, PodLabels()), policies);
+        var signature = string.Join(",", policies.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{p.Name}@{p.Metadata?.Generation}/{p.Metadata?.Uid}"));
+        lock (evaluationLock)
+        {
+            if (evaluation is { } cached && cached.Version == version && cached.Policies == signature)
+            {
+                return Rejections.Apply(cached.Result, policies);
+            }
+
+            var result = PolicyEvaluator.Evaluate(policies, (a, b) => Index.SelectSamePod(a.Name, b.Name));
+            evaluation = (version, signature, result);
+            return Rejections.Apply(result, policies);
+        }
     }
 }

@@ -22,6 +22,18 @@ public static class PolicyEvaluator
         IReadOnlyCollection<SidecarPolicy> policies,
         IEnumerable<PodLabels> pods)
     {
+        var podList = pods.ToList();
+        return Evaluate(policies, (a, b) => podList.Any(p => Selects(a, p.Namespace, p.Pod) && Selects(b, p.Namespace, p.Pod)));
+    }
+
+    /// <summary>
+    /// As above, with <paramref name="selectSamePod"/> telling whether some existing pod is selected
+    /// by both policies (the operator answers from its pod index instead of scanning pods).
+    /// </summary>
+    public static IReadOnlyDictionary<string, PolicyEvaluation> Evaluate(
+        IReadOnlyCollection<SidecarPolicy> policies,
+        Func<SidecarPolicy, SidecarPolicy, bool> selectSamePod)
+    {
         var result = new Dictionary<string, PolicyEvaluation>(StringComparer.Ordinal);
         var valid = new List<SidecarPolicy>();
         foreach (var policy in policies)
@@ -39,7 +51,6 @@ public static class PolicyEvaluator
 
         // Higher priority wins, then the earlier name: the same order the engine injects in.
         var ordered = valid.OrderByDescending(p => p.Spec.Priority).ThenBy(p => p.Name, StringComparer.Ordinal).ToList();
-        var podList = pods.ToList();
         var winners = new List<SidecarPolicy>();
         foreach (var policy in ordered)
         {
@@ -47,7 +58,7 @@ public static class PolicyEvaluator
             foreach (var winner in winners)
             {
                 var shared = policy.Spec.Sidecars.Select(s => s.Name).Intersect(winner.Spec.Sidecars.Select(s => s.Name), StringComparer.Ordinal).ToList();
-                if (shared.Count > 0 && Overlap(policy, winner, podList))
+                if (shared.Count > 0 && Overlap(policy, winner, selectSamePod))
                 {
                     problems.Add(new ValidationProblem(
                         "spec.sidecars",
@@ -73,14 +84,14 @@ public static class PolicyEvaluator
     private static bool Overlap(
         SidecarPolicy a,
         SidecarPolicy b,
-        List<PodLabels> pods)
+        Func<SidecarPolicy, SidecarPolicy, bool> selectSamePod)
     {
         if (Same(a.Spec.NamespaceSelector, b.Spec.NamespaceSelector) && Same(a.Spec.PodSelector, b.Spec.PodSelector))
         {
             return true;
         }
 
-        return pods.Any(p => Selects(a, p.Namespace, p.Pod) && Selects(b, p.Namespace, p.Pod));
+        return selectSamePod(a, b);
     }
 
     private static bool Selects(SidecarPolicy policy, IReadOnlyDictionary<string, string>? namespaceLabels, IReadOnlyDictionary<string, string>? podLabels) =>

@@ -11,6 +11,9 @@ namespace SidecarInjector.Operator.Reconcilers;
 /// pods injected with an older template hash, one workload at a time per namespace (busy until
 /// its rollout finished and at least <see cref="OperatorOptions.RolloutMinInterval"/> passed) and
 /// at most <c>maxPerMinute</c> per policy. Manual (the default) only reports, in the status.
+/// A workload whose controller would not act on a restart (OnDelete, a partition, paused, past its
+/// progress deadline) is skipped with a RolloutSkipped Event; a restart that stalls the same way or
+/// outlasts <see cref="OperatorOptions.RolloutTimeout"/> frees its namespace with a RolloutStalled Event.
 /// </summary>
 public sealed class RolloutReconciler(
     ClusterInformers informers,
@@ -24,6 +27,8 @@ public sealed class RolloutReconciler(
     ILogger<RolloutReconciler> logger) : IReconciler
 {
     public const string ReasonRolloutStarted = "RolloutStarted";
+    public const string ReasonRolloutSkipped = "RolloutSkipped";
+    public const string ReasonRolloutStalled = "RolloutStalled";
 
     public string Name => "rollout";
 
@@ -57,7 +62,27 @@ public sealed class RolloutReconciler(
                 continue;
             }
 
-            if (!await TryFreeNamespaceAsync(workload, cancellationToken) || !gate.TryClaim(workload, time.GetUtcNow()))
+            // Never start a restart the controller will not act on: it would hold the namespace for nothing.
+            var state = await restarter.InspectAsync(workload, cancellationToken);
+            if (!state.Exists)
+            {
+                Decide(key, workload, pods, "workload-gone", "it was deleted");
+                continue;
+            }
+
+            if (state.Blocked is { } blocked)
+            {
+                var first = gate.MarkSkipped(key, workload, hash, blocked);
+                Decide(key, workload, pods, blocked, $"not restarted: {state.Why}", log: first);
+                if (first)
+                {
+                    await events.RecordAsync(policy, "Warning", ReasonRolloutSkipped, $"{workload} not restarted ({pods} outdated pod(s)): {state.Why}", cancellationToken);
+                }
+
+                continue;
+            }
+
+            if (!await TryFreeNamespaceAsync(workload, cancellationToken) || !gate.TryClaim(workload, key, time.GetUtcNow()))
             {
                 Decide(key, workload, pods, "namespace-busy", $"{gate.Active(workload.Namespace)?.Workload.ToString() ?? "another workload"} is still rolling out");
                 pending = true;
@@ -99,10 +124,7 @@ public sealed class RolloutReconciler(
         return pending ? ReconcileResult.After(options.RolloutPollInterval) : ReconcileResult.Done;
     }
 
-    private int CountOutdated(string policy, string hash) => informers.Pods.List().Count(pod =>
-        pod.Metadata.Annotations?.TryGetValue(Annotations.Status, out var status) == true
-        && InjectionStatus.Parse(status).TryGetValue(policy, out var podHash)
-        && podHash != hash);
+    private int CountOutdated(string policy, string hash) => informers.Index.Count(policy, hash).Outdated;
 
     /// <summary>Outdated pods of the policy grouped by the workload that owns them, in a stable order.</summary>
     private async Task<List<(WorkloadRef Workload, int Pods)>> OutdatedWorkloadsAsync(string policy, string hash, CancellationToken cancellationToken)
@@ -110,16 +132,9 @@ public sealed class RolloutReconciler(
         var replicaSets = new Dictionary<string, WorkloadRef?>(StringComparer.Ordinal);
         var counts = new Dictionary<WorkloadRef, int>();
         var orphans = 0;
-        foreach (var pod in informers.Pods.List())
+        foreach (var pod in informers.Index.Outdated(policy, hash))
         {
-            if (pod.Metadata.Annotations?.TryGetValue(Annotations.Status, out var status) != true
-                || !InjectionStatus.Parse(status).TryGetValue(policy, out var podHash)
-                || podHash == hash)
-            {
-                continue;
-            }
-
-            if (await resolver.ResolveAsync(pod.Metadata, replicaSets, cancellationToken) is { } workload)
+            if (await resolver.ResolveAsync(pod, replicaSets, cancellationToken) is { } workload)
             {
                 counts[workload] = counts.GetValueOrDefault(workload) + 1;
             }
@@ -138,7 +153,11 @@ public sealed class RolloutReconciler(
         return [.. counts.OrderBy(c => c.Key.Namespace, StringComparer.Ordinal).ThenBy(c => c.Key.Kind, StringComparer.Ordinal).ThenBy(c => c.Key.Name, StringComparer.Ordinal).Select(c => (c.Key, c.Value))];
     }
 
-    /// <summary>The namespace is free, or its last restart is old enough and has rolled out.</summary>
+    /// <summary>
+    /// The namespace is free, or its last restart is old enough and has rolled out, or will never
+    /// finish: its controller stopped acting on it (paused, past its progress deadline, switched to
+    /// OnDelete or a partition) or it outlasted <see cref="OperatorOptions.RolloutTimeout"/>.
+    /// </summary>
     private async Task<bool> TryFreeNamespaceAsync(WorkloadRef workload, CancellationToken cancellationToken)
     {
         if (gate.Active(workload.Namespace) is not { } active)
@@ -146,18 +165,49 @@ public sealed class RolloutReconciler(
             return true;
         }
 
-        if (time.GetUtcNow() - active.At < options.RolloutMinInterval || !await restarter.IsRolledOutAsync(active.Workload, cancellationToken))
+        var elapsed = time.GetUtcNow() - active.At;
+        if (elapsed < options.RolloutMinInterval)
+        {
+            return false;
+        }
+
+        var state = await restarter.InspectAsync(active.Workload, cancellationToken);
+        string why;
+        if (!state.Exists || state.RolledOut)
+        {
+            gate.Release(active.Workload);
+            return true;
+        }
+        else if (state.Blocked is not null)
+        {
+            why = $"its controller stopped rolling it out: {state.Why}";
+        }
+        else if (elapsed >= options.RolloutTimeout)
+        {
+            why = $"it has not finished rolling out {elapsed:g} after the restart (Operator__RolloutTimeout is {options.RolloutTimeout:g})";
+        }
+        else
         {
             return false;
         }
 
         gate.Release(active.Workload);
+        var message = $"{active.Workload} counted as done, its namespace is free for the next restart: {why}";
+        Decide(active.Policy, active.Workload, 0, "stalled", message);
+        if (informers.Policies.Get(active.Policy) is { } holder)
+        {
+            await events.RecordAsync(holder, "Warning", ReasonRolloutStalled, message, cancellationToken);
+        }
+
         return true;
     }
 
-    private void Decide(string policy, WorkloadRef workload, int pods, string decision, string why)
+    private void Decide(string policy, WorkloadRef workload, int pods, string decision, string why, bool log = true)
     {
         metrics.RolloutDecisions.WithLabels(policy, decision).Inc();
-        Log.RolloutDecision(logger, policy, decision, workload.Kind, workload.Namespace, workload.Name, pods, why);
+        if (log)
+        {
+            Log.RolloutDecision(logger, policy, decision, workload.Kind, workload.Namespace, workload.Name, pods, why);
+        }
     }
 }

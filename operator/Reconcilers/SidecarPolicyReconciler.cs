@@ -96,26 +96,7 @@ public sealed class SidecarPolicyReconciler(
         var now = time.GetUtcNow().UtcDateTime;
         var generation = policy.Metadata.Generation;
         var hash = TemplateHash.Compute(policy.Spec);
-        var injected = 0;
-        var outdated = 0;
-        foreach (var pod in informers.Pods.List())
-        {
-            var annotations = pod.Metadata.Annotations;
-            if (annotations is null || !annotations.TryGetValue(Annotations.Status, out var value))
-            {
-                continue;
-            }
-
-            if (InjectionStatus.Parse(value).TryGetValue(policy.Name, out var podHash))
-            {
-                injected++;
-                if (podHash != hash)
-                {
-                    outdated++;
-                }
-            }
-        }
-
+        var (injected, outdated) = informers.Index.Count(policy.Name, hash);
         var conditions = Conditions.Set(policy.Status?.Conditions, Conditions.Ready, evaluation.Ready, evaluation.Reason, evaluation.Message, generation, now);
         conditions = Conditions.Set(
             conditions,

@@ -12,12 +12,13 @@ namespace SidecarInjector.Operator.Rollout;
 public sealed class RolloutGate(TimeSpan rateWindow) : IDisposable
 {
     private readonly Lock gate = new();
-    private readonly Dictionary<string, (WorkloadRef Workload, DateTimeOffset At)> active = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (WorkloadRef Workload, string Policy, DateTimeOffset At)> active = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int PerWindow, RateLimiter Limiter)> limiters = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Policy, WorkloadRef Workload), string> restartedFor = [];
+    private readonly Dictionary<(string Policy, WorkloadRef Workload), (string Hash, string Reason)> skippedFor = [];
 
-    /// <summary>The workload restarted last in <paramref name="ns"/> that has not been seen finished yet.</summary>
-    public (WorkloadRef Workload, DateTimeOffset At)? Active(string ns)
+    /// <summary>The workload restarted last in <paramref name="ns"/> (and for which policy) that has not been seen finished yet.</summary>
+    public (WorkloadRef Workload, string Policy, DateTimeOffset At)? Active(string ns)
     {
         lock (gate)
         {
@@ -26,11 +27,11 @@ public sealed class RolloutGate(TimeSpan rateWindow) : IDisposable
     }
 
     /// <summary>Takes the namespace for <paramref name="workload"/>; false when another restart holds it.</summary>
-    public bool TryClaim(WorkloadRef workload, DateTimeOffset now)
+    public bool TryClaim(WorkloadRef workload, string policy, DateTimeOffset now)
     {
         lock (gate)
         {
-            return active.TryAdd(workload.Namespace, (workload, now));
+            return active.TryAdd(workload.Namespace, (workload, policy, now));
         }
     }
 
@@ -94,6 +95,25 @@ public sealed class RolloutGate(TimeSpan rateWindow) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Remembers that <paramref name="workload"/> was skipped for <paramref name="policy"/> at
+    /// <paramref name="templateHash"/> because of <paramref name="reason"/>; true the first time,
+    /// so the Event and the log line are written once, not on every look.
+    /// </summary>
+    public bool MarkSkipped(string policy, WorkloadRef workload, string templateHash, string reason)
+    {
+        lock (gate)
+        {
+            if (skippedFor.TryGetValue((policy, workload), out var was) && was == (templateHash, reason))
+            {
+                return false;
+            }
+
+            skippedFor[(policy, workload)] = (templateHash, reason);
+            return true;
+        }
+    }
+
     /// <summary>The policy is gone or no longer Auto: drop its limiter and memory.</summary>
     public void Forget(string policy)
     {
@@ -107,6 +127,11 @@ public sealed class RolloutGate(TimeSpan rateWindow) : IDisposable
             foreach (var key in restartedFor.Keys.Where(k => k.Policy == policy).ToList())
             {
                 restartedFor.Remove(key);
+            }
+
+            foreach (var key in skippedFor.Keys.Where(k => k.Policy == policy).ToList())
+            {
+                skippedFor.Remove(key);
             }
         }
     }

@@ -46,10 +46,11 @@ public sealed class WorkloadRestarter(IKubernetes client)
     }
 
     /// <summary>
-    /// The controller has seen the new template and every replica is updated and available, by the
+    /// Whether the workload's controller would act on a restart (see <see cref="WorkloadState.Blocked"/>),
+    /// and whether it has seen the newest template with every replica updated and available, by the
     /// same rules as <c>kubectl rollout status</c>. A deleted workload counts as finished.
     /// </summary>
-    public async Task<bool> IsRolledOutAsync(WorkloadRef workload, CancellationToken cancellationToken)
+    public async Task<WorkloadState> InspectAsync(WorkloadRef workload, CancellationToken cancellationToken)
     {
         try
         {
@@ -57,33 +58,60 @@ public sealed class WorkloadRestarter(IKubernetes client)
             {
                 case WorkloadRef.Deployment:
                     var d = await client.AppsV1.ReadNamespacedDeploymentAsync(workload.Name, workload.Namespace, cancellationToken: cancellationToken);
+                    if (d.Spec?.Paused == true)
+                    {
+                        return WorkloadState.Block(WorkloadState.Paused, "the Deployment is paused (spec.paused): its controller rolls out no new template until it is resumed");
+                    }
+
+                    // Only a condition about the current generation counts: a restart makes the controller try again.
+                    if (d.Status is { } observed && observed.ObservedGeneration >= d.Metadata.Generation
+                        && observed.Conditions?.FirstOrDefault(c => c.Type == "Progressing") is { Status: "False", Reason: "ProgressDeadlineExceeded" } stuck)
+                    {
+                        return WorkloadState.Block(WorkloadState.ProgressDeadlineExceeded, $"the Deployment exceeded its progress deadline (Progressing=False, ProgressDeadlineExceeded): {stuck.Message}");
+                    }
+
                     var replicas = d.Spec?.Replicas ?? 1;
-                    return d.Status is { } ds
+                    return new WorkloadState(true, d.Status is { } ds
                         && ds.ObservedGeneration >= d.Metadata.Generation
                         && (ds.UpdatedReplicas ?? 0) >= replicas
                         && (ds.Replicas ?? 0) <= (ds.UpdatedReplicas ?? 0)
-                        && (ds.AvailableReplicas ?? 0) >= (ds.UpdatedReplicas ?? 0);
+                        && (ds.AvailableReplicas ?? 0) >= (ds.UpdatedReplicas ?? 0));
                 case WorkloadRef.StatefulSet:
                     var s = await client.AppsV1.ReadNamespacedStatefulSetAsync(workload.Name, workload.Namespace, cancellationToken: cancellationToken);
+                    if (s.Spec?.UpdateStrategy?.Type == "OnDelete")
+                    {
+                        return WorkloadState.Block(WorkloadState.OnDelete, "the StatefulSet's updateStrategy is OnDelete: its controller replaces a pod only when the pod is deleted");
+                    }
+
+                    if (s.Spec?.UpdateStrategy?.RollingUpdate?.Partition is > 0 and var partition)
+                    {
+                        return WorkloadState.Block(WorkloadState.Partitioned, $"the StatefulSet's rollingUpdate.partition is {partition}: pods with a lower ordinal keep the old template (a staged rollout is in progress)");
+                    }
+
                     var want = s.Spec?.Replicas ?? 1;
-                    return s.Status is { } ss
+                    return new WorkloadState(true, s.Status is { } ss
                         && ss.ObservedGeneration >= s.Metadata.Generation
                         && (ss.UpdatedReplicas ?? 0) >= want
                         && ss.ReadyReplicas >= want
-                        && (ss.UpdateRevision is null || ss.CurrentRevision == ss.UpdateRevision);
+                        && (ss.UpdateRevision is null || ss.CurrentRevision == ss.UpdateRevision));
                 case WorkloadRef.DaemonSet:
                     var ds2 = await client.AppsV1.ReadNamespacedDaemonSetAsync(workload.Name, workload.Namespace, cancellationToken: cancellationToken);
-                    return ds2.Status is { } dss
+                    if (ds2.Spec?.UpdateStrategy?.Type == "OnDelete")
+                    {
+                        return WorkloadState.Block(WorkloadState.OnDelete, "the DaemonSet's updateStrategy is OnDelete: its controller replaces a pod only when the pod is deleted");
+                    }
+
+                    return new WorkloadState(true, ds2.Status is { } dss
                         && dss.ObservedGeneration >= ds2.Metadata.Generation
                         && (dss.UpdatedNumberScheduled ?? 0) >= dss.DesiredNumberScheduled
-                        && (dss.NumberAvailable ?? 0) >= dss.DesiredNumberScheduled;
+                        && (dss.NumberAvailable ?? 0) >= dss.DesiredNumberScheduled);
                 default:
-                    return true;
+                    return WorkloadState.Gone;
             }
         }
         catch (Exception e) when (ConflictRetry.IsNotFound(e))
         {
-            return true;
+            return WorkloadState.Gone;
         }
     }
 }

@@ -10,7 +10,8 @@ namespace SidecarInjector.Webhook.Admission;
 /// <summary>
 /// Policies and namespace labels from the cluster, through the shared informers (list, watch
 /// from the list's resourceVersion with bookmarks, relist on 410, restart a silent watch).
-/// Synced once both informers have listed; the policy snapshot is rebuilt on every change.
+/// Synced once both informers have listed; the policy snapshot is rebuilt when a policy is added,
+/// deleted or its spec changes (metadata.generation), never on the operator's status writes.
 /// </summary>
 public sealed class ClusterPolicySource : BackgroundService, IPolicySource
 {
@@ -20,6 +21,8 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
     private readonly ILogger<ClusterPolicySource> logger;
     private readonly Lock rebuildLock = new();
     private PolicySet current = PolicySet.Empty;
+    private Dictionary<string, string> reportedInvalid = new(StringComparer.Ordinal);
+    private string loaded = string.Empty;
     private volatile bool synced;
 
     public ClusterPolicySource(IKubernetes client, ILogger<ClusterPolicySource> logger, ResourceInformerOptions? informerOptions = null)
@@ -34,7 +37,14 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
         policies.AddHandler(new ResourceEventHandler<SidecarPolicy>
         {
             OnAdded = _ => RebuildIfSynced(),
-            OnUpdated = (_, _) => RebuildIfSynced(),
+            OnUpdated = (old, updated) =>
+            {
+                // Status writes (every replica would rebuild on each) and label edits leave generation alone.
+                if (old.Metadata?.Generation != updated.Metadata?.Generation)
+                {
+                    RebuildIfSynced();
+                }
+            },
             OnDeleted = _ => RebuildIfSynced(),
         });
     }
@@ -111,25 +121,41 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
         }
     }
 
+    /// <summary>How many times the policy snapshot was rebuilt.</summary>
+    public int Rebuilds { get; private set; }
+
     private void Rebuild()
     {
         lock (rebuildLock)
         {
             var set = PolicySet.Create(policies.List());
-            foreach (var (name, problems) in set.Invalid)
+            Rebuilds++;
+
+            // Information only for what changed: a problem already reported, or the same policies, is not news.
+            var invalid = set.Invalid.ToDictionary(i => i.Key, i => string.Join("; ", i.Value), StringComparer.Ordinal);
+            foreach (var (name, problems) in invalid)
             {
-                Log.PolicyFileRejected(logger, $"SidecarPolicy '{name}' left out: {string.Join("; ", problems)}");
+                if (!reportedInvalid.TryGetValue(name, out var before) || before != problems)
+                {
+                    Log.PolicyFileRejected(logger, $"SidecarPolicy '{name}' left out: {problems}");
+                }
             }
 
+            reportedInvalid = invalid;
             Volatile.Write(ref current, set);
-            Log.PoliciesLoaded(logger, set.Count, "the cluster", string.Join(",", set.Policies.Select(p => p.Name)));
+            var names = string.Join(",", set.Policies.Select(p => $"{p.Name}@{p.Policy.Metadata?.Generation}"));
+            if (names != loaded)
+            {
+                loaded = names;
+                Log.PoliciesLoaded(logger, set.Count, "the cluster", string.Join(",", set.Policies.Select(p => p.Name)));
+            }
         }
     }
 
     private ResourceInformerOptions Informer(ResourceInformerOptions? template, Func<object, object>? transform) => new()
     {
         WatchTimeout = template?.WatchTimeout ?? TimeSpan.FromMinutes(5),
-        SilenceTimeout = template?.SilenceTimeout ?? TimeSpan.FromMinutes(2),
+        HangGrace = template?.HangGrace ?? TimeSpan.FromMinutes(1),
         InitialBackoff = template?.InitialBackoff ?? TimeSpan.FromMilliseconds(500),
         MaxBackoff = template?.MaxBackoff ?? TimeSpan.FromSeconds(30),
         Transform = transform,
@@ -142,7 +168,12 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
         {
             Log.InformerError(logger, notice.Error, notice.Resource, notice.Error?.Message ?? notice.Kind.ToString(), notice.Delay);
         }
-        else if (notice.Kind != InformerNoticeKind.WatchStarted)
+        else if (notice.Kind is InformerNoticeKind.WatchStarted or InformerNoticeKind.WatchClosed)
+        {
+            // Every watch ends at its timeoutSeconds and starts again: routine, not news.
+            Log.InformerWatch(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion);
+        }
+        else
         {
             Log.InformerNotice(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion, notice.Count);
         }

@@ -54,6 +54,9 @@ internal static partial class Log
     [ZLoggerMessage(30, LogLevel.Information, "{resource} informer: {notice} (resourceVersion {resourceVersion}, {count} objects)")]
     public static partial void InformerNotice(ILogger logger, string resource, string notice, string? resourceVersion, int? count);
 
+    [ZLoggerMessage(32, LogLevel.Debug, "{resource} informer: {notice} (resourceVersion {resourceVersion})")]
+    public static partial void InformerWatch(ILogger logger, string resource, string notice, string? resourceVersion);
+
     [ZLoggerMessage(31, LogLevel.Warning, "{resource} informer: {notice}, retrying in {delay}")]
     public static partial void InformerError(ILogger logger, Exception? exception, string resource, string notice, TimeSpan? delay);
 }

@@ -62,6 +62,7 @@ public sealed class ResourceInformerTests : IAsyncLifetime
     [Fact]
     public async Task Watches_from_the_list_resourceVersion_with_bookmarks()
     {
+        server.BookmarkInterval = TimeSpan.FromMilliseconds(200);
         server.Store.Create(Policies, null, Objects.Policy("p"));
         var listRv = server.Store.ResourceVersion.ToString(CultureInfo.InvariantCulture);
         var informer = Start(KubernetesListWatches.SidecarPolicies(client));
@@ -101,18 +102,40 @@ public sealed class ResourceInformerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Restarts_a_watch_that_stays_silent()
+    public async Task Restarts_a_hung_watch_the_server_never_ends()
     {
         server.Faults.SilentWatches = true;
-        var informer = Start(KubernetesListWatches.SidecarPolicies(client), new ResourceInformerOptions { SilenceTimeout = TimeSpan.FromSeconds(1) });
+        var informer = Start(KubernetesListWatches.SidecarPolicies(client), new ResourceInformerOptions { WatchTimeout = TimeSpan.FromSeconds(1), HangGrace = TimeSpan.FromSeconds(1) });
         await informer.WaitForSyncAsync(TestContext.Current.CancellationToken);
-        // Two restarts: the watch after the first one was silent too, so at least three watches were made.
-        await Eventually.HoldsAsync(() => notices.Count(n => n.Kind == InformerNoticeKind.Silent) >= 2, "two silent-watch restarts");
+        // Two restarts: the watch after the first one hung too, so at least three watches were made.
+        await Eventually.HoldsAsync(() => notices.Count(n => n.Kind == InformerNoticeKind.Silent) >= 2, "two hung-watch restarts");
 
         server.Faults.SilentWatches = false;
         server.Store.Create(Policies, null, Objects.Policy("late"));
         await Eventually.HoldsAsync(() => informer.Get("late") is not null, "the object created after the hang");
         Assert.True(server.CountRequests("GET /apis/sidecarinjector.io/v1alpha1/sidecarpolicies?") >= 3);
+    }
+
+    [Fact]
+    public async Task A_quiet_watch_stays_open_and_resumes_after_its_timeout_without_a_relist()
+    {
+        // Bookmarks every 100 ms would be due; none come because nothing moved past the watch's start.
+        server.BookmarkInterval = TimeSpan.FromMilliseconds(100);
+        server.Store.Create(Policies, null, Objects.Policy("quiet"));
+        var listRv = server.Store.ResourceVersion.ToString(CultureInfo.InvariantCulture);
+        var informer = Start(KubernetesListWatches.SidecarPolicies(client), new ResourceInformerOptions { WatchTimeout = TimeSpan.FromSeconds(2) });
+        await informer.WaitForSyncAsync(TestContext.Current.CancellationToken);
+
+        await Eventually.HoldsAsync(() => notices.Count(n => n.Kind == InformerNoticeKind.WatchStarted) >= 2, "a second watch after the first one's timeoutSeconds");
+        var watches = server.Requests.Where(r => r.Contains("watch=true", StringComparison.Ordinal)).ToList();
+        Assert.True(watches.Count >= 2);
+        Assert.All(watches, w => Assert.Contains($"resourceVersion={listRv}", w, StringComparison.Ordinal));
+        var timeouts = watches.Select(w => int.Parse(w.Split("timeoutSeconds=")[1].Split('&')[0], CultureInfo.InvariantCulture)).ToList();
+        Assert.All(timeouts, t => Assert.InRange(t, 2, 4));
+        Assert.Contains(notices, n => n.Kind == InformerNoticeKind.WatchClosed);
+        Assert.DoesNotContain(notices, n => n.Kind is InformerNoticeKind.Silent or InformerNoticeKind.Error or InformerNoticeKind.Gone);
+        Assert.Equal(1, informer.ListCount);
+        Assert.Equal(0, server.BookmarksSent);
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentQueue<string> requests = new();
+    private int bookmarksSent;
 
     private FakeKubeApiServer(WebApplication app, Uri baseAddress)
     {
@@ -35,8 +36,12 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
     public FaultInjector Faults { get; } = new();
 
-    /// <summary>How often watches that asked for bookmarks get one.</summary>
-    public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>
+    /// The watch cache's bookmark frequency (a minute in kube-apiserver). As there, a watch gets a
+    /// bookmark only if it asked for them and has a timeoutSeconds, at most this often and once
+    /// just before its timeout, and only when the resourceVersion moved past the last one it was sent.
+    /// </summary>
+    public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Called on every CREATE before it is stored, as kube-apiserver calls mutating webhooks.</summary>
     public Func<ResourceType, string?, JsonObject, CancellationToken, Task<JsonObject>>? MutatingAdmission { get; set; }
@@ -59,6 +64,9 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     }
 
     public IKubernetes CreateClient() => new Kubernetes(new KubernetesClientConfiguration { Host = BaseAddress.ToString() });
+
+    /// <summary>How many BOOKMARK events all watches were sent.</summary>
+    public int BookmarksSent => Volatile.Read(ref bookmarksSent);
 
     public int CountRequests(string prefix) => requests.Count(r => r.StartsWith(prefix, StringComparison.Ordinal));
 
@@ -175,8 +183,11 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     private async Task WatchAsync(HttpContext context, Route route, bool metadataOnly, CancellationToken requestAborted)
     {
         var request = context.Request;
-        var bookmarks = IsTrue(request.Query["allowWatchBookmarks"]);
-        var timeout = int.TryParse(request.Query["timeoutSeconds"], out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(30);
+        var hasTimeout = int.TryParse(request.Query["timeoutSeconds"], out var seconds) && seconds > 0;
+        var timeout = hasTimeout ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromMinutes(30);
+
+        // The watch cache schedules bookmarks only for watchers with a deadline (cacher.go nextBookmarkTime).
+        var bookmarks = IsTrue(request.Query["allowWatchBookmarks"]) && hasTimeout;
         var dropped = Faults.WatchDropToken;
         if (Faults.Down)
         {
@@ -220,7 +231,9 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         {
             if (Faults.SilentWatches)
             {
-                await Task.Delay(Timeout.Infinite, ct);
+                // A hung connection: not even the timeout ends it.
+                using var hung = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, dropped);
+                await Task.Delay(Timeout.Infinite, hung.Token);
             }
 
             foreach (var item in initial.Where(i => Selects(request, i)))
@@ -228,11 +241,18 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                 await WriteLineAsync(context, "ADDED", metadataOnly ? ToMetadata(item) : item, ct);
             }
 
+            var deadline = DateTimeOffset.UtcNow + timeout;
             var lastRv = from;
+            var lastSentRv = from;
+            var nextBookmark = NextBookmark(DateTimeOffset.UtcNow, deadline);
             while (!ct.IsCancellationRequested)
             {
                 using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                tick.CancelAfter(BookmarkInterval);
+                if (bookmarks && nextBookmark is { } at)
+                {
+                    tick.CancelAfter(at - DateTimeOffset.UtcNow is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+                }
+
                 StoredEvent e;
                 try
                 {
@@ -240,7 +260,8 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    if (bookmarks && !Faults.SilentWatches)
+                    // Only a resourceVersion past what this watch already has is worth a bookmark.
+                    if (lastRv > lastSentRv && !Faults.SilentWatches)
                     {
                         var bookmark = new JsonObject
                         {
@@ -249,8 +270,11 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                             ["metadata"] = new JsonObject { ["resourceVersion"] = lastRv.ToString(CultureInfo.InvariantCulture) },
                         };
                         await WriteLineAsync(context, "BOOKMARK", bookmark, ct);
+                        lastSentRv = lastRv;
+                        Interlocked.Increment(ref bookmarksSent);
                     }
 
+                    nextBookmark = NextBookmark(DateTimeOffset.UtcNow, deadline);
                     continue;
                 }
 
@@ -261,6 +285,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                 }
 
                 await WriteLineAsync(context, e.Type, metadataOnly ? ToMetadata(e.Object) : e.Object, ct);
+                lastSentRv = lastRv;
             }
         }
         catch (OperationCanceledException)
@@ -271,6 +296,19 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                 context.Abort();
             }
         }
+    }
+
+    /// <summary>Every <see cref="BookmarkInterval"/>, and once 2 s before the deadline; none after that.</summary>
+    private DateTimeOffset? NextBookmark(DateTimeOffset now, DateTimeOffset deadline)
+    {
+        var next = now + BookmarkInterval;
+        var preTimeout = deadline - TimeSpan.FromSeconds(2);
+        if (preTimeout < next)
+        {
+            next = preTimeout;
+        }
+
+        return next <= now + TimeSpan.FromMilliseconds(10) ? null : next;
     }
 
     private static bool Selects(HttpRequest request, JsonObject obj)
