@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SidecarInjector.Testing.FakeApiServer.Paging;
 
 namespace SidecarInjector.Testing.FakeApiServer;
 
@@ -34,6 +35,9 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     public FakeStore Store { get; } = new();
 
     public FaultInjector Faults { get; } = new();
+
+    /// <summary>Serves lists in pages (limit/continue); set <see cref="ListPager.MaxPageSize"/> to cap a page.</summary>
+    public ListPager Pager { get; } = new();
 
     /// <summary>How often watches that asked for bookmarks get one.</summary>
     public TimeSpan BookmarkInterval { get; set; } = TimeSpan.FromMilliseconds(500);
@@ -118,14 +122,29 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                 await WatchAsync(context, route, metadataOnly, ct);
                 return;
             case "GET" when route.Name is null:
-                var (items, rv) = Store.List(type, route.Namespace);
-                var selected = items.Where(i => Selects(request, i)).Select(i => metadataOnly ? ToMetadata(i) : i);
+                var (page, rv, next, remaining) = Pager.Page(
+                    $"{type.Id} {route.Namespace} {request.Query["labelSelector"]} {request.Query["fieldSelector"]}",
+                    () =>
+                    {
+                        var (items, listRv) = Store.List(type, route.Namespace);
+                        return ([.. items.Where(i => Selects(request, i))], listRv);
+                    },
+                    Store.CompactedThrough,
+                    request.Query["limit"],
+                    request.Query["continue"]);
+                var listMeta = new JsonObject { ["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture) };
+                if (next is not null)
+                {
+                    listMeta["continue"] = next;
+                    listMeta["remainingItemCount"] = remaining;
+                }
+
                 var list = new JsonObject
                 {
                     ["apiVersion"] = metadataOnly ? "meta.k8s.io/v1" : type.ApiVersion,
                     ["kind"] = metadataOnly ? "PartialObjectMetadataList" : type.Kind + "List",
-                    ["metadata"] = new JsonObject { ["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture) },
-                    ["items"] = new JsonArray([.. selected]),
+                    ["metadata"] = listMeta,
+                    ["items"] = new JsonArray([.. page.Select(i => metadataOnly ? ToMetadata(i) : i.DeepClone())]),
                 };
                 await WriteJsonAsync(context, 200, list);
                 return;
