@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SidecarInjector.Testing.FakeApiServer.Paging;
+using SidecarInjector.Testing.FakeApiServer.Rbac;
 
 namespace SidecarInjector.Testing.FakeApiServer;
 
@@ -23,6 +24,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentQueue<string> requests = new();
+    private readonly ConcurrentDictionary<string, ServiceAccount> tokens = new(StringComparer.Ordinal);
 
     private FakeKubeApiServer(WebApplication app, Uri baseAddress)
     {
@@ -64,6 +66,24 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
     public IKubernetes CreateClient() => new Kubernetes(new KubernetesClientConfiguration { Host = BaseAddress.ToString() });
 
+    /// <summary>
+    /// A client that authenticates as <paramref name="account"/> with a bearer token; from then on
+    /// its requests are authorized by <see cref="Authorizer"/> (the install's RBAC unless set).
+    /// Clients without a token stay unrestricted, like a cluster admin setting up a test.
+    /// </summary>
+    public IKubernetes CreateClient(ServiceAccount account) => new Kubernetes(ClientConfiguration(account));
+
+    /// <summary>The configuration of a client that authenticates as <paramref name="account"/>.</summary>
+    public KubernetesClientConfiguration ClientConfiguration(ServiceAccount account)
+    {
+        tokens[account.Token] = account;
+        Authorizer ??= RbacAuthorizer.Install;
+        return new KubernetesClientConfiguration { Host = BaseAddress.ToString(), AccessToken = account.Token };
+    }
+
+    /// <summary>Authorizes requests that carry a service account's token; null until a service-account client is made.</summary>
+    public RbacAuthorizer? Authorizer { get; set; }
+
     public int CountRequests(string prefix) => requests.Count(r => r.StartsWith(prefix, StringComparison.Ordinal));
 
     public async ValueTask DisposeAsync()
@@ -99,6 +119,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
             var route = Route.Parse(request.Path.Value ?? string.Empty)
                 ?? throw new ApiErrorException(404, "NotFound", $"the server could not find the requested resource {request.Path}");
+            Authorize(request, route);
             await DispatchAsync(context, route, ct);
         }
         catch (ApiErrorException e)
@@ -108,6 +129,26 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // The client went away.
+        }
+    }
+
+    private void Authorize(HttpRequest request, Route route)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.Length == 0)
+        {
+            return;
+        }
+
+        if (!authorization.StartsWith("Bearer ", StringComparison.Ordinal) || !tokens.TryGetValue(authorization["Bearer ".Length..], out var account))
+        {
+            throw new ApiErrorException(401, "Unauthorized", "Unauthorized");
+        }
+
+        var attributes = RbacRequest.From(request.Method, IsTrue(request.Query["watch"]), route.Type, route.Namespace, route.Name, route.Subresource);
+        if (Authorizer is { } authorizer && !authorizer.Authorize(account, attributes))
+        {
+            throw RbacAuthorizer.Forbidden(account, attributes);
         }
     }
 
