@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SidecarInjector.Testing.FakeApiServer.Paging;
 using SidecarInjector.Testing.FakeApiServer.Rbac;
+using SidecarInjector.Testing.FakeApiServer.Validation;
 
 namespace SidecarInjector.Testing.FakeApiServer;
 
@@ -199,6 +200,12 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                 if (MutatingAdmission is { } admission)
                 {
                     body = await admission(type, route.Namespace, body, ct);
+                }
+
+                // kube-apiserver validates the object after mutating admission, so a bad patch fails the create.
+                if (type.Plural == "pods" && type.Group.Length == 0)
+                {
+                    PodValidator.ThrowIfInvalid(body);
                 }
 
                 await WriteJsonAsync(context, 201, Store.Create(type, route.Namespace, body));
