@@ -82,6 +82,9 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         return new KubernetesClientConfiguration { Host = BaseAddress.ToString(), AccessToken = account.Token };
     }
 
+    /// <summary>Whether SidecarPolicy writes are checked against the CRD's openAPIV3Schema and x-kubernetes-validations (on by default).</summary>
+    public bool ValidateCustomResources { get; set; } = true;
+
     /// <summary>Authorizes requests that carry a service account's token; null until a service-account client is made.</summary>
     public RbacAuthorizer? Authorizer { get; set; }
 
@@ -153,6 +156,17 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>SidecarPolicy writes (not status) are pruned, defaulted and validated against the CRD's schema and CEL rules.</summary>
+    private JsonObject ValidateCustomResource(ResourceType type, JsonObject obj, string? subresource)
+    {
+        if (ValidateCustomResources && subresource is null && type.Group == "sidecarinjector.io" && type.Plural == "sidecarpolicies")
+        {
+            CrdSchemaValidator.SidecarPolicy.ThrowIfInvalid(obj);
+        }
+
+        return obj;
+    }
+
     private async Task DispatchAsync(HttpContext context, Route route, CancellationToken ct)
     {
         var request = context.Request;
@@ -208,16 +222,18 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                     PodValidator.ThrowIfInvalid(body);
                 }
 
+                ValidateCustomResource(type, body, route.Subresource);
+
                 await WriteJsonAsync(context, 201, Store.Create(type, route.Namespace, body));
                 return;
             case "PUT" when route.Name is not null:
                 var replacement = await ReadObjectAsync(request, ct);
-                await WriteJsonAsync(context, 200, Store.Update(type, route.Namespace, route.Name, _ => replacement, route.Subresource == "status"));
+                await WriteJsonAsync(context, 200, Store.Update(type, route.Namespace, route.Name, _ => ValidateCustomResource(type, replacement, route.Subresource), route.Subresource == "status"));
                 return;
             case "PATCH" when route.Name is not null:
                 var patch = JsonNode.Parse(await ReadTextAsync(request, ct));
                 var contentType = request.ContentType ?? string.Empty;
-                var updated = Store.Update(type, route.Namespace, route.Name, current => contentType switch
+                var updated = Store.Update(type, route.Namespace, route.Name, current => ValidateCustomResource(type, contentType switch
                 {
                     _ when contentType.StartsWith("application/json-patch+json", StringComparison.Ordinal) =>
                         (JsonObject)JsonPatches.Apply(current, patch as JsonArray ?? throw new ApiErrorException(400, "BadRequest", "a JSON patch must be an array")),
@@ -225,7 +241,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                         || contentType.StartsWith("application/strategic-merge-patch+json", StringComparison.Ordinal) =>
                         (JsonObject)JsonPatches.Merge(current, patch)!,
                     _ => throw new ApiErrorException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {contentType})"),
-                }, route.Subresource == "status");
+                }, route.Subresource), route.Subresource == "status");
                 await WriteJsonAsync(context, 200, updated);
                 return;
             case "DELETE" when route.Name is not null:
