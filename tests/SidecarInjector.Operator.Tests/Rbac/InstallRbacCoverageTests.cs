@@ -74,7 +74,7 @@ public sealed class InstallRbacCoverageTests
     }
 
     /// <summary>
-    /// Auto rollout of a DaemonSet, two Deployments and two StatefulSets in one namespace: each is
+    /// Auto rollout of two DaemonSets, two Deployments and two StatefulSets in one namespace: each is
     /// patched in turn, and read while it rolls out (the next one waits for it).
     /// </summary>
     private static async Task RestartsEachKindOfWorkloadInTurnAsync()
@@ -87,8 +87,8 @@ public sealed class InstallRbacCoverageTests
             server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace(ns));
         }
 
-        // Restarted in the operator's order (kind, then name); each but the last is read while the next waits.
-        var kinds = new[] { ("a-logs", "daemonsets", "DaemonSet"), ("c-web", "deployments", "Deployment"), ("d-api", "deployments", "Deployment"), ("b-db", "statefulsets", "StatefulSet"), ("e-cache", "statefulsets", "StatefulSet") };
+        // Two of each kind: whatever order the operator picks, each kind has one workload that is read while another waits.
+        var kinds = new[] { ("a-logs", "daemonsets", "DaemonSet"), ("b-logs", "daemonsets", "DaemonSet"), ("c-web", "deployments", "Deployment"), ("d-api", "deployments", "Deployment"), ("e-db", "statefulsets", "StatefulSet"), ("f-cache", "statefulsets", "StatefulSet") };
         foreach (var (name, plural, kind) in kinds)
         {
             var workload = Objects.Deployment(name, "apps");
@@ -116,12 +116,21 @@ public sealed class InstallRbacCoverageTests
         await using (app)
         {
             await app.StartAsync(ct);
-            foreach (var (name, plural, kind) in kinds)
+            var done = new HashSet<string>(StringComparer.Ordinal);
+            while (done.Count < kinds.Length)
             {
-                var type = ResourceType.Get(plural, "apps");
-                await Eventually.HoldsAsync(() => server.Store.Get(type, "apps", name)!["metadata"]!["generation"]!.GetValue<long>() == 2, $"{kind} apps/{name} restarted");
-                await Eventually.HoldsAsync(() => server.CountRequests($"GET /apis/apps/v1/namespaces/apps/{plural}/{name}") > 0 || name == "e-cache", $"{kind} apps/{name} read while it rolls out");
-                server.Store.Update(type, "apps", name, w =>
+                var index = -1;
+                await Eventually.HoldsAsync(
+                    () => (index = Array.FindIndex(kinds, k => !done.Contains(k.Item1) && Generation(server, k.Item2, k.Item1) == 2)) >= 0,
+                    $"one more workload restarted after {string.Join(", ", done)}");
+                var next = (Name: kinds[index].Item1, Plural: kinds[index].Item2, Kind: kinds[index].Item3);
+                var type = ResourceType.Get(next.Plural, "apps");
+                if (done.Count < kinds.Length - 1)
+                {
+                    await Eventually.HoldsAsync(() => server.CountRequests($"GET /apis/apps/v1/namespaces/apps/{next.Plural}/{next.Name}") > 0, $"{next.Kind} apps/{next.Name} read while it rolls out");
+                }
+
+                server.Store.Update(type, "apps", next.Name, w =>
                 {
                     w["status"] = new System.Text.Json.Nodes.JsonObject
                     {
@@ -136,11 +145,15 @@ public sealed class InstallRbacCoverageTests
                     };
                     return w;
                 }, statusOnly: true);
+                done.Add(next.Name);
             }
 
             await app.StopAsync(CancellationToken.None);
         }
     }
+
+    private static long? Generation(FakeKubeApiServer server, string plural, string name) =>
+        server.Store.Get(ResourceType.Get(plural, "apps"), "apps", name)?["metadata"]?["generation"]?.GetValue<long>();
 
     /// <summary>A serving certificate that is not the operator's (here: an empty one) is replaced, as at renewal.</summary>
     private static async Task RenewsAServingCertificateAsync()
