@@ -16,12 +16,14 @@ public static class KubernetesListWatches
 
     public static ListWatch<SidecarPolicy> SidecarPolicies(IKubernetes client) => new(
         $"{SidecarPolicy.Plural}.{SidecarPolicy.Group}",
-        async ct =>
-        {
-            var list = await client.CustomObjects.ListClusterCustomObjectAsync<SidecarPolicyList>(
-                SidecarPolicy.Group, SidecarPolicy.Version, SidecarPolicy.Plural, cancellationToken: ct);
-            return new ListResult<SidecarPolicy>([.. list.Items], list.Metadata?.ResourceVersion);
-        },
+        ct => ListPages.CollectAsync<SidecarPolicy>(
+            async next =>
+            {
+                var list = await client.CustomObjects.ListClusterCustomObjectAsync<SidecarPolicyList>(
+                    SidecarPolicy.Group, SidecarPolicy.Version, SidecarPolicy.Plural, continueParameter: next, limit: ListPages.Limit, cancellationToken: ct);
+                return (list.Items, list.Metadata);
+            },
+            ct),
         (request, ct) => Watch<SidecarPolicy, SidecarPolicyList>(
             client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<SidecarPolicyList>(
                 SidecarPolicy.Group, SidecarPolicy.Version, SidecarPolicy.Plural,
@@ -32,11 +34,13 @@ public static class KubernetesListWatches
 
     public static ListWatch<V1Namespace> Namespaces(IKubernetes client) => new(
         "namespaces",
-        async ct =>
-        {
-            var list = await client.CoreV1.ListNamespaceAsync(cancellationToken: ct);
-            return new ListResult<V1Namespace>([.. list.Items], list.Metadata?.ResourceVersion);
-        },
+        ct => ListPages.CollectAsync<V1Namespace>(
+            async next =>
+            {
+                var list = await client.CoreV1.ListNamespaceAsync(continueParameter: next, limit: ListPages.Limit, cancellationToken: ct);
+                return (list.Items, list.Metadata);
+            },
+            ct),
         (request, ct) => Watch<V1Namespace, V1NamespaceList>(
             client.CoreV1.ListNamespaceWithHttpMessagesAsync(
                 allowWatchBookmarks: true, resourceVersion: request.ResourceVersion, timeoutSeconds: request.TimeoutSeconds,
@@ -46,11 +50,14 @@ public static class KubernetesListWatches
 
     public static ListWatch<V1MutatingWebhookConfiguration> MutatingWebhookConfigurations(IKubernetes client, string? fieldSelector = null) => new(
         "mutatingwebhookconfigurations.admissionregistration.k8s.io",
-        async ct =>
-        {
-            var list = await client.AdmissionregistrationV1.ListMutatingWebhookConfigurationAsync(fieldSelector: fieldSelector, cancellationToken: ct);
-            return new ListResult<V1MutatingWebhookConfiguration>([.. list.Items], list.Metadata?.ResourceVersion);
-        },
+        ct => ListPages.CollectAsync<V1MutatingWebhookConfiguration>(
+            async next =>
+            {
+                var list = await client.AdmissionregistrationV1.ListMutatingWebhookConfigurationAsync(
+                    continueParameter: next, fieldSelector: fieldSelector, limit: ListPages.Limit, cancellationToken: ct);
+                return (list.Items, list.Metadata);
+            },
+            ct),
         (request, ct) => Watch<V1MutatingWebhookConfiguration, V1MutatingWebhookConfigurationList>(
             client.AdmissionregistrationV1.ListMutatingWebhookConfigurationWithHttpMessagesAsync(
                 allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: request.ResourceVersion,
@@ -64,15 +71,18 @@ public static class KubernetesListWatches
     /// </summary>
     public static ListWatch<PartialObjectMetadata> PodMetadata(IKubernetes client, string? @namespace = null, string? labelSelector = null) => new(
         "pods (metadata)",
-        async ct =>
-        {
-            var headers = Header(PartialObjectMetadataListAccept);
-            using var response = string.IsNullOrEmpty(@namespace)
-                ? await client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(labelSelector: labelSelector, customHeaders: headers, cancellationToken: ct)
-                : await client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(@namespace, labelSelector: labelSelector, customHeaders: headers, cancellationToken: ct);
-            var items = response.Body.Items.Select(p => new PartialObjectMetadata { Metadata = p.Metadata }).ToList();
-            return new ListResult<PartialObjectMetadata>(items, response.Body.Metadata?.ResourceVersion);
-        },
+        ct => ListPages.CollectAsync<PartialObjectMetadata>(
+            async next =>
+            {
+                var headers = Header(PartialObjectMetadataListAccept);
+                using var response = string.IsNullOrEmpty(@namespace)
+                    ? await client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(
+                        continueParameter: next, labelSelector: labelSelector, limit: ListPages.Limit, customHeaders: headers, cancellationToken: ct)
+                    : await client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(
+                        @namespace, continueParameter: next, labelSelector: labelSelector, limit: ListPages.Limit, customHeaders: headers, cancellationToken: ct);
+                return (response.Body.Items.Select(p => new PartialObjectMetadata { Metadata = p.Metadata }).ToList(), response.Body.Metadata);
+            },
+            ct),
         (request, ct) =>
         {
             var headers = Header(PartialObjectMetadataAccept);

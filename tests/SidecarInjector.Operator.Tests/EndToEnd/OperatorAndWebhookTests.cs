@@ -11,6 +11,7 @@ using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Testing.FakeApiServer.Rbac;
 using SidecarInjector.Tests.Shared;
 using SidecarInjector.Webhook.Admission;
 
@@ -59,7 +60,7 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
     public async Task Injects_a_pod_through_the_real_webhook_then_counts_it_injected_and_outdated()
     {
         var ct = TestContext.Current.CancellationToken;
-        operatorApp = OperatorHost.Build([], server.CreateClient(), o =>
+        operatorApp = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
         {
             o.Identity = "e2e";
             o.HealthPort = 0;
@@ -122,7 +123,7 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
             ["Webhook:TlsKeyFile"] = key,
         });
         var options = AdmissionServer.BindOptions(builder.Configuration);
-        webhookApp = AdmissionServer.Build(builder, options, services => services.AddClusterPolicySource(new KubernetesClientConfiguration { Host = server.BaseAddress.ToString() }));
+        webhookApp = AdmissionServer.Build(builder, options, services => services.AddClusterPolicySource(server.ClientConfiguration(ServiceAccount.Webhook)));
         await webhookApp.StartAsync(ct);
         var source = webhookApp.Services.GetRequiredService<ClusterPolicySource>();
         await Eventually.HoldsAsync(() => source.IsSynced && source.Current.Find("logs") is not null, "the webhook sees SidecarPolicy logs");

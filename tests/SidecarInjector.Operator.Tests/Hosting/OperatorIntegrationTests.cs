@@ -9,6 +9,7 @@ using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Leadership;
 using SidecarInjector.Operator.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Testing.FakeApiServer.Rbac;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.Operator.Tests.Hosting;
@@ -117,7 +118,7 @@ public sealed class OperatorIntegrationTests : IAsyncLifetime
 
     private async Task<WebApplication> StartOperatorAsync(string identity)
     {
-        var app = OperatorHost.Build([], server.CreateClient(), o =>
+        var app = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
         {
             o.Identity = identity;
             o.HealthPort = 0;

@@ -6,6 +6,7 @@ using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Rollout;
 using SidecarInjector.Operator.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Testing.FakeApiServer.Rbac;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.Operator.Tests.Reconcilers;
@@ -157,7 +158,7 @@ public sealed class RolloutReconcilerTests : IAsyncLifetime
 
     private async Task StartOperatorAsync(Action<OperatorOptions>? configure = null)
     {
-        app = OperatorHost.Build([], server.CreateClient(), o =>
+        app = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
         {
             o.Identity = "rollout-test";
             o.HealthPort = 0;

@@ -10,6 +10,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SidecarInjector.Testing.FakeApiServer.Paging;
+using SidecarInjector.Testing.FakeApiServer.Rbac;
+using SidecarInjector.Testing.FakeApiServer.Validation;
 
 namespace SidecarInjector.Testing.FakeApiServer;
 
@@ -23,6 +26,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ConcurrentQueue<string> requests = new();
     private int bookmarksSent;
+    private readonly ConcurrentDictionary<string, ServiceAccount> tokens = new(StringComparer.Ordinal);
 
     private FakeKubeApiServer(WebApplication app, Uri baseAddress)
     {
@@ -35,6 +39,9 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     public FakeStore Store { get; } = new();
 
     public FaultInjector Faults { get; } = new();
+
+    /// <summary>Serves lists in pages (limit/continue); set <see cref="ListPager.MaxPageSize"/> to cap a page.</summary>
+    public ListPager Pager { get; } = new();
 
     /// <summary>
     /// The watch cache's bookmark frequency (a minute in kube-apiserver). As there, a watch gets a
@@ -67,6 +74,27 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
     /// <summary>How many BOOKMARK events all watches were sent.</summary>
     public int BookmarksSent => Volatile.Read(ref bookmarksSent);
+
+    /// <summary>
+    /// A client that authenticates as <paramref name="account"/> with a bearer token; from then on
+    /// its requests are authorized by <see cref="Authorizer"/> (the install's RBAC unless set).
+    /// Clients without a token stay unrestricted, like a cluster admin setting up a test.
+    /// </summary>
+    public IKubernetes CreateClient(ServiceAccount account) => new Kubernetes(ClientConfiguration(account));
+
+    /// <summary>The configuration of a client that authenticates as <paramref name="account"/>.</summary>
+    public KubernetesClientConfiguration ClientConfiguration(ServiceAccount account)
+    {
+        tokens[account.Token] = account;
+        Authorizer ??= RbacAuthorizer.Install;
+        return new KubernetesClientConfiguration { Host = BaseAddress.ToString(), AccessToken = account.Token };
+    }
+
+    /// <summary>Whether SidecarPolicy writes are checked against the CRD's openAPIV3Schema and x-kubernetes-validations (on by default).</summary>
+    public bool ValidateCustomResources { get; set; } = true;
+
+    /// <summary>Authorizes requests that carry a service account's token; null until a service-account client is made.</summary>
+    public RbacAuthorizer? Authorizer { get; set; }
 
     public int CountRequests(string prefix) => requests.Count(r => r.StartsWith(prefix, StringComparison.Ordinal));
 
@@ -103,6 +131,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
             var route = Route.Parse(request.Path.Value ?? string.Empty)
                 ?? throw new ApiErrorException(404, "NotFound", $"the server could not find the requested resource {request.Path}");
+            Authorize(request, route);
             await DispatchAsync(context, route, ct);
         }
         catch (ApiErrorException e)
@@ -113,6 +142,37 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         {
             // The client went away.
         }
+    }
+
+    private void Authorize(HttpRequest request, Route route)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.Length == 0)
+        {
+            return;
+        }
+
+        if (!authorization.StartsWith("Bearer ", StringComparison.Ordinal) || !tokens.TryGetValue(authorization["Bearer ".Length..], out var account))
+        {
+            throw new ApiErrorException(401, "Unauthorized", "Unauthorized");
+        }
+
+        var attributes = RbacRequest.From(request.Method, IsTrue(request.Query["watch"]), route.Type, route.Namespace, route.Name, route.Subresource);
+        if (Authorizer is { } authorizer && !authorizer.Authorize(account, attributes))
+        {
+            throw RbacAuthorizer.Forbidden(account, attributes);
+        }
+    }
+
+    /// <summary>SidecarPolicy writes (not status) are pruned, defaulted and validated against the CRD's schema and CEL rules.</summary>
+    private JsonObject ValidateCustomResource(ResourceType type, JsonObject obj, string? subresource)
+    {
+        if (ValidateCustomResources && subresource is null && type.Group == "sidecarinjector.io" && type.Plural == "sidecarpolicies")
+        {
+            CrdSchemaValidator.SidecarPolicy.ThrowIfInvalid(obj);
+        }
+
+        return obj;
     }
 
     private async Task DispatchAsync(HttpContext context, Route route, CancellationToken ct)
@@ -126,14 +186,29 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                 await WatchAsync(context, route, metadataOnly, ct);
                 return;
             case "GET" when route.Name is null:
-                var (items, rv) = Store.List(type, route.Namespace);
-                var selected = items.Where(i => Selects(request, i)).Select(i => metadataOnly ? ToMetadata(i) : i);
+                var (page, rv, next, remaining) = Pager.Page(
+                    $"{type.Id} {route.Namespace} {request.Query["labelSelector"]} {request.Query["fieldSelector"]}",
+                    () =>
+                    {
+                        var (items, listRv) = Store.List(type, route.Namespace);
+                        return ([.. items.Where(i => Selects(request, i))], listRv);
+                    },
+                    Store.CompactedThrough,
+                    request.Query["limit"],
+                    request.Query["continue"]);
+                var listMeta = new JsonObject { ["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture) };
+                if (next is not null)
+                {
+                    listMeta["continue"] = next;
+                    listMeta["remainingItemCount"] = remaining;
+                }
+
                 var list = new JsonObject
                 {
                     ["apiVersion"] = metadataOnly ? "meta.k8s.io/v1" : type.ApiVersion,
                     ["kind"] = metadataOnly ? "PartialObjectMetadataList" : type.Kind + "List",
-                    ["metadata"] = new JsonObject { ["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture) },
-                    ["items"] = new JsonArray([.. selected]),
+                    ["metadata"] = listMeta,
+                    ["items"] = new JsonArray([.. page.Select(i => metadataOnly ? ToMetadata(i) : i.DeepClone())]),
                 };
                 await WriteJsonAsync(context, 200, list);
                 return;
@@ -151,17 +226,25 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
                 body = BuiltInValidation.Apply(type, route.Namespace, body, Faults);
 
+                // kube-apiserver validates the object after mutating admission, so a bad patch fails the create.
+                if (type.Plural == "pods" && type.Group.Length == 0)
+                {
+                    PodValidator.ThrowIfInvalid(body);
+                }
+
+                ValidateCustomResource(type, body, route.Subresource);
+
                 await WriteJsonAsync(context, 201, Store.Create(type, route.Namespace, body));
                 return;
             case "PUT" when route.Name is not null:
                 var replacement = await ReadObjectAsync(request, ct);
                 replacement = BuiltInValidation.Apply(type, route.Namespace, replacement, Faults);
-                await WriteJsonAsync(context, 200, Store.Update(type, route.Namespace, route.Name, _ => replacement, route.Subresource == "status"));
+                await WriteJsonAsync(context, 200, Store.Update(type, route.Namespace, route.Name, _ => ValidateCustomResource(type, replacement, route.Subresource), route.Subresource == "status"));
                 return;
             case "PATCH" when route.Name is not null:
                 var patch = JsonNode.Parse(await ReadTextAsync(request, ct));
                 var contentType = request.ContentType ?? string.Empty;
-                var updated = Store.Update(type, route.Namespace, route.Name, current => BuiltInValidation.Apply(type, route.Namespace, contentType switch
+                var updated = Store.Update(type, route.Namespace, route.Name, current => ValidateCustomResource(type, BuiltInValidation.Apply(type, route.Namespace, contentType switch
                 {
                     _ when contentType.StartsWith("application/json-patch+json", StringComparison.Ordinal) =>
                         (JsonObject)JsonPatches.Apply(current, patch as JsonArray ?? throw new ApiErrorException(400, "BadRequest", "a JSON patch must be an array")),
@@ -169,7 +252,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
                         || contentType.StartsWith("application/strategic-merge-patch+json", StringComparison.Ordinal) =>
                         (JsonObject)JsonPatches.Merge(current, patch)!,
                     _ => throw new ApiErrorException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {contentType})"),
-                }, Faults), route.Subresource == "status");
+                }, Faults), route.Subresource), route.Subresource == "status");
                 await WriteJsonAsync(context, 200, updated);
                 return;
             case "DELETE" when route.Name is not null:

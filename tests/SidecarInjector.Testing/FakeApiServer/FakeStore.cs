@@ -29,6 +29,18 @@ public sealed class FakeStore
         }
     }
 
+    /// <summary>Everything up to this resourceVersion was compacted: watches and list continues from before it get 410.</summary>
+    public long CompactedThrough
+    {
+        get
+        {
+            lock (gate)
+            {
+                return compactedThrough;
+            }
+        }
+    }
+
     /// <summary>Forgets the history: watches from any resourceVersion before now get 410 Gone.</summary>
     public void Compact()
     {

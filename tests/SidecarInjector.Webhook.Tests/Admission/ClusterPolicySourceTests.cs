@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using k8s;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Testing.FakeApiServer.Rbac;
 using SidecarInjector.Webhook.Admission;
 
 namespace SidecarInjector.Webhook.Tests.Admission;
@@ -32,7 +32,7 @@ public sealed class ClusterPolicySourceTests
 
         await using var server = await AdmissionTestServer.StartAsync(
             configure: o => (o.TlsCertFile, o.TlsKeyFile) = (Path.Combine(certDirectory, "tls.crt"), Path.Combine(certDirectory, "tls.key")),
-            clusterPolicies: services => services.AddClusterPolicySource(new KubernetesClientConfiguration { Host = api.BaseAddress.ToString() }));
+            clusterPolicies: services => services.AddClusterPolicySource(api.ClientConfiguration(ServiceAccount.Webhook)));
         var client = server.Client(ca);
 
         using (var notReady = await client.GetAsync("/readyz", TestContext.Current.CancellationToken))
