@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Timeouts;
 using SidecarInjector.Webhook.Injection;
 
 namespace SidecarInjector.Webhook.Admission;
@@ -33,13 +34,23 @@ public sealed class AdmissionReviewHandler
         this.logger = logger;
     }
 
+    /// <summary>
+    /// Every way out is counted under the result it really had: the answer's, or for a review that ended
+    /// in an exception "timeout" (the request timeout fired: the client gets 504), "aborted" (the client
+    /// went away) or "error" (a bug: ASP.NET Core logs it and answers 500).
+    /// </summary>
     public async Task HandleAsync(HttpContext context, string? policy)
     {
         var started = Stopwatch.GetTimestamp();
-        var result = "timeout";
+        var result = "error";
         try
         {
             result = await HandleCoreAsync(context, policy);
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            result = context.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken.IsCancellationRequested == true ? "timeout" : "aborted";
+            throw;
         }
         finally
         {
@@ -71,11 +82,18 @@ public sealed class AdmissionReviewHandler
         }
         catch (BadHttpRequestException e)
         {
-            return await RejectAsync(context, e.StatusCode, "bad_request", e.Message);
+            // 408: Kestrel cut off a client sending its body below the minimum data rate.
+            return await RejectAsync(context, e.StatusCode, e.StatusCode == StatusCodes.Status408RequestTimeout ? "timeout" : "bad_request", e.Message);
         }
 
         using (body)
         {
+            // Before either path reads a string: text that is not valid Unicode would throw wherever it is read.
+            if (JsonTextCheck.Problem(body.Memory.Span) is { } problem)
+            {
+                return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", problem);
+            }
+
             var set = policies.Current;
             if (TryAnswerKnownPod(body.Memory, policyName, set) is { } known)
             {

@@ -49,7 +49,9 @@ public static class KnownPodReader
         }
 
         var envelopeLength = body.Length - length + Placeholder.Length;
-        var envelope = ArrayPool<byte>.Shared.Rent(envelopeLength);
+        // Pooled like the body, and only up to the same size (see RequestBody.MaxPooledBytes).
+        var pooled = envelopeLength <= RequestBody.MaxPooledBytes;
+        var envelope = pooled ? ArrayPool<byte>.Shared.Rent(envelopeLength) : GC.AllocateUninitializedArray<byte>(envelopeLength);
         try
         {
             body[..start].CopyTo(envelope);
@@ -75,7 +77,10 @@ public static class KnownPodReader
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(envelope);
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(envelope);
+            }
         }
     }
 

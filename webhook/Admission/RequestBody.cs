@@ -12,6 +12,14 @@ namespace SidecarInjector.Webhook.Admission;
 /// </summary>
 public sealed class RequestBody : IDisposable
 {
+    /// <summary>
+    /// Bodies up to this size use pooled arrays; a larger one gets arrays of its own that the GC takes
+    /// back after the review. ArrayPool.Shared keeps what is returned to it (one array per size per
+    /// thread, more per core) until a full GC finds it unused for a minute, and an idle webhook has
+    /// no full GCs: every size a rare big review grew through (up to 8 MiB) stayed pinned.
+    /// </summary>
+    public const int MaxPooledBytes = 1024 * 1024;
+
     private const int MaxInitialBytes = 256 * 1024;
 
     private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
@@ -55,12 +63,14 @@ public sealed class RequestBody : IDisposable
         }
     }
 
-    public void Dispose()
+    public void Dispose() => Release(Interlocked.Exchange(ref array, []));
+
+    /// <summary>Pooled arrays go back to the pool; the big ones (see <see cref="MaxPooledBytes"/>) to the GC.</summary>
+    private static void Release(byte[] used)
     {
-        var rented = Interlocked.Exchange(ref array, []);
-        if (rented.Length > 0)
+        if (used.Length is > 0 and <= MaxPooledBytes)
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            ArrayPool<byte>.Shared.Return(used);
         }
     }
 
@@ -68,9 +78,10 @@ public sealed class RequestBody : IDisposable
     {
         if (array.Length - length < bytes.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(array.Length * 2, length + bytes.Length));
+            var size = Math.Max(array.Length * 2, length + bytes.Length);
+            var larger = size <= MaxPooledBytes ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
             array.AsSpan(0, length).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(array);
+            Release(array);
             array = larger;
         }
 
