@@ -100,19 +100,19 @@ public sealed class AdmissionReviewHandler
                 return await AnswerAsync(context, known.Review, known.Hit.PodName, policyName, known.Hit.Response, known.Hit.Rendered, null);
             }
 
-            JsonDocument document;
+            ParsedReview parsed;
             try
             {
-                document = JsonDocument.Parse(body.Memory, DocumentOptions);
+                parsed = await ParsedReview.ParseAsync(body.Memory, DocumentOptions);
             }
             catch (JsonException e)
             {
                 return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", $"malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {FirstSentence(e.Message)}");
             }
 
-            using (document)
+            using (parsed)
             {
-                return await HandleParsedAsync(context, document, policyName, set);
+                return await HandleParsedAsync(context, parsed.Document, policyName, set);
             }
         }
     }

@@ -49,9 +49,13 @@ public static class KnownPodReader
         }
 
         var envelopeLength = body.Length - length + Placeholder.Length;
-        // Pooled like the body, and only up to the same size (see RequestBody.MaxPooledBytes).
-        var pooled = envelopeLength <= RequestBody.MaxPooledBytes;
-        var envelope = pooled ? ArrayPool<byte>.Shared.Rent(envelopeLength) : GC.AllocateUninitializedArray<byte>(envelopeLength);
+        if (envelopeLength > RequestBody.MaxPooledBytes)
+        {
+            // A big review around a small pod is rare: the full parse keeps its buffers out of the pool (see ParsedReview).
+            return false;
+        }
+
+        var envelope = ArrayPool<byte>.Shared.Rent(envelopeLength);
         try
         {
             body[..start].CopyTo(envelope);
@@ -77,10 +81,7 @@ public static class KnownPodReader
         }
         finally
         {
-            if (pooled)
-            {
-                ArrayPool<byte>.Shared.Return(envelope);
-            }
+            ArrayPool<byte>.Shared.Return(envelope);
         }
     }
 

@@ -13,12 +13,13 @@ namespace SidecarInjector.Webhook.Admission;
 public sealed class RequestBody : IDisposable
 {
     /// <summary>
-    /// Bodies up to this size use pooled arrays; a larger one gets arrays of its own that the GC takes
-    /// back after the review. ArrayPool.Shared keeps what is returned to it (one array per size per
-    /// thread, more per core) until a full GC finds it unused for a minute, and an idle webhook has
-    /// no full GCs: every size a rare big review grew through (up to 8 MiB) stayed pinned.
+    /// Arrays up to this size come from the pool (a review is typically a few KiB); a body that grows
+    /// past it gets arrays of its own, which the GC takes back after the review. ArrayPool.Shared keeps
+    /// what is returned to it (an array of each size per thread, more per core) until a full GC finds
+    /// it unused for a minute, and an idle webhook has no full GCs: every size one rare big review grew
+    /// through, up to 8 MiB on each thread that read one, stayed pinned.
     /// </summary>
-    public const int MaxPooledBytes = 1024 * 1024;
+    public const int MaxPooledBytes = 128 * 1024;
 
     private const int MaxInitialBytes = 256 * 1024;
 
@@ -38,7 +39,7 @@ public sealed class RequestBody : IDisposable
     {
         // Content-Length was checked against the limit already. The buffer starts at most at 256 KiB and
         // grows with what arrives, so a client announcing 7 MiB and sending nothing holds little.
-        var body = new RequestBody(ArrayPool<byte>.Shared.Rent(contentLength is > 0 ? (int)Math.Min(contentLength.Value, MaxInitialBytes) : 16 * 1024));
+        var body = new RequestBody(Allocate(contentLength is > 0 ? (int)Math.Min(contentLength.Value, MaxInitialBytes) : 16 * 1024));
         try
         {
             while (true)
@@ -65,6 +66,8 @@ public sealed class RequestBody : IDisposable
 
     public void Dispose() => Release(Interlocked.Exchange(ref array, []));
 
+    private static byte[] Allocate(int size) => size <= MaxPooledBytes ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+
     /// <summary>Pooled arrays go back to the pool; the big ones (see <see cref="MaxPooledBytes"/>) to the GC.</summary>
     private static void Release(byte[] used)
     {
@@ -78,8 +81,7 @@ public sealed class RequestBody : IDisposable
     {
         if (array.Length - length < bytes.Length)
         {
-            var size = Math.Max(array.Length * 2, length + bytes.Length);
-            var larger = size <= MaxPooledBytes ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+            var larger = Allocate(Math.Max(array.Length * 2, length + bytes.Length));
             array.AsSpan(0, length).CopyTo(larger);
             Release(array);
             array = larger;
