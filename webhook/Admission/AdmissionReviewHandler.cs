@@ -15,7 +15,11 @@ public sealed class AdmissionReviewHandler
 {
     private const string AllPolicies = "*";
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
+    /// <summary>
+    /// Duplicate keys are refused: kube-apiserver never sends them, readers disagree on which one
+    /// counts, and the engine's JsonObject view of the pod throws on them.
+    /// </summary>
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128, AllowDuplicateProperties = false };
 
     private readonly IPolicySource policies;
     private readonly AdmissionMetrics metrics;
@@ -107,7 +111,8 @@ public sealed class AdmissionReviewHandler
             }
             catch (JsonException e)
             {
-                return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", $"malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {FirstSentence(e.Message)}");
+                var where = e.LineNumber is { } line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : e.Path is { } path ? $" at {path}" : string.Empty;
+                return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", $"malformed JSON{where}: {FirstSentence(e.Message)}");
             }
 
             using (parsed)

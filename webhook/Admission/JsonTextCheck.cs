@@ -54,7 +54,7 @@ public static class JsonTextCheck
     private static (int Offset, int Code)? FirstLoneSurrogate(ReadOnlySpan<byte> json)
     {
         var at = 0;
-        while (true)
+        while (at < json.Length)
         {
             var next = json[at..].IndexOf((byte)'\\');
             if (next < 0)
@@ -94,6 +94,8 @@ public static class JsonTextCheck
 
             at += 6;
         }
+
+        return null;
     }
 
     private static int? Hex(ReadOnlySpan<byte> json, int at) =>
