@@ -49,7 +49,7 @@ public sealed class AdmissionReviewPropertyTests
                     Assert.True(text.Length > 0 && !text.TrimEnd('\n').Contains('\n', StringComparison.Ordinal) && !text.Contains("Exception", StringComparison.Ordinal), $"not one line of text: {text}");
                 }
             },
-            iter: 300,
+            iter: 200,
             threads: 1);
     }
 
