@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime;
@@ -6,24 +7,30 @@ using System.Text.Json.Nodes;
 
 namespace SidecarInjector.Webhook.Tests.Admission;
 
-/// <summary>Runs alone: it measures the whole process's managed heap, which other tests would move.</summary>
-[CollectionDefinition(DisableParallelization = true)]
-public sealed class RetainedMemoryCollection;
-
 /// <summary>
 /// A rare big review must not leave its buffers behind: after it, and a full garbage collection,
 /// the managed heap (which holds pooled arrays and the answer cache) is back near where it was.
-/// Measured in-process with forced, compacting collections, so it counts live bytes, not timing.
+/// Measured with forced, compacting collections, so it counts live bytes, not timing, in a test
+/// process of its own: the heap and ArrayPool.Shared are the whole process's, and other tests'
+/// servers and clients move them.
 /// </summary>
 [Trait("Category", "Integration")]
-[Collection(nameof(RetainedMemoryCollection))]
 public sealed class RetainedMemoryTests
 {
     private const long MiB = 1024 * 1024;
 
+    /// <summary>Set in the child process that runs the measurement.</summary>
+    private const string ChildVariable = "SIDECAR_INJECTOR_RETAINED_MEMORY_CHILD";
+
     [Fact]
     public async Task Big_reviews_leave_no_buffers_or_cache_entries_behind()
     {
+        if (Environment.GetEnvironmentVariable(ChildVariable) != "1")
+        {
+            await RunAloneAsync(nameof(Big_reviews_leave_no_buffers_or_cache_entries_behind));
+            return;
+        }
+
         await using var server = await AdmissionTestServer.StartAsync(new Dictionary<string, string>
         {
             ["logs.yaml"] = AdmissionFixtures.LoggingPolicy("logs", injection: "Always"),
@@ -68,6 +75,24 @@ public sealed class RetainedMemoryTests
         GC.KeepAlive(label);
         GC.KeepAlive(chunked);
         Assert.True(after - before < 4 * MiB, $"the webhook kept {after - before:N0} bytes more than before the big reviews ({steps})");
+    }
+
+    /// <summary>Runs <paramref name="test"/> in a new process of this test assembly (xunit's own runner), where it is the only test.</summary>
+    private static async Task RunAloneAsync(string test)
+    {
+        var start = new ProcessStartInfo("dotnet", [typeof(RetainedMemoryTests).Assembly.Location, "-method", $"{typeof(RetainedMemoryTests).FullName}.{test}", "-noColor"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment[ChildVariable] = "1";
+        using var child = Process.Start(start)!;
+        var output = child.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var errors = child.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await child.WaitForExitAsync(TestContext.Current.CancellationToken);
+        var text = await output + await errors;
+        Assert.True(child.ExitCode == 0 && text.Contains("Total: 1, Errors: 0, Failed: 0", StringComparison.Ordinal), $"the test in its own process (exit code {child.ExitCode}):\n{text}");
     }
 
     /// <summary>Live managed bytes after full, compacting collections (the large object heap included).</summary>
