@@ -8,7 +8,7 @@ public sealed class AdmissionMetrics
 {
     /// <summary>Every result <see cref="Review"/> is called with; their children are looked up once, not per request.</summary>
     private static readonly string[] Results =
-        ["skipped", "unchanged", "injected", "failed_open", "denied", "refused", "bad_request", "not_found", "too_large", "timeout"];
+        ["skipped", "unchanged", "injected", "failed_open", "denied", "refused", "bad_request", "not_found", "too_large", "timeout", "aborted", "error"];
 
     private readonly Counter requests;
     private readonly Counter injections;
@@ -24,7 +24,7 @@ public sealed class AdmissionMetrics
         factory.ExemplarBehavior = new ExemplarBehavior { DefaultExemplarProvider = (_, _) => Exemplar.None };
         requests = factory.CreateCounter(
             "sidecar_injector_admission_requests_total",
-            "AdmissionReview requests by result: skipped, unchanged, injected, failed_open, denied, refused (the injected pod would have failed validation, so it was left alone), bad_request, not_found, too_large, timeout.",
+            "AdmissionReview requests by result: skipped, unchanged, injected, failed_open, denied, refused (the injected pod would have failed validation, so it was left alone), bad_request, not_found, too_large, timeout (504 or 408), aborted (the client went away), error (500).",
             new CounterConfiguration { LabelNames = ["result"] });
         injections = factory.CreateCounter(
             "sidecar_injector_injections_total",

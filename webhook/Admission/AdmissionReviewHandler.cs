@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Timeouts;
 using SidecarInjector.Webhook.Injection;
 
 namespace SidecarInjector.Webhook.Admission;
@@ -14,7 +15,11 @@ public sealed class AdmissionReviewHandler
 {
     private const string AllPolicies = "*";
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
+    /// <summary>
+    /// Duplicate keys are refused: kube-apiserver never sends them, readers disagree on which one
+    /// counts, and the engine's JsonObject view of the pod throws on them.
+    /// </summary>
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128, AllowDuplicateProperties = false };
 
     private readonly IPolicySource policies;
     private readonly AdmissionMetrics metrics;
@@ -33,13 +38,23 @@ public sealed class AdmissionReviewHandler
         this.logger = logger;
     }
 
+    /// <summary>
+    /// Every way out is counted under the result it really had: the answer's, or for a review that ended
+    /// in an exception "timeout" (the request timeout fired: the client gets 504), "aborted" (the client
+    /// went away) or "error" (a bug: ASP.NET Core logs it and answers 500).
+    /// </summary>
     public async Task HandleAsync(HttpContext context, string? policy)
     {
         var started = Stopwatch.GetTimestamp();
-        var result = "timeout";
+        var result = "error";
         try
         {
             result = await HandleCoreAsync(context, policy);
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            result = context.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken.IsCancellationRequested == true ? "timeout" : "aborted";
+            throw;
         }
         finally
         {
@@ -71,30 +86,38 @@ public sealed class AdmissionReviewHandler
         }
         catch (BadHttpRequestException e)
         {
-            return await RejectAsync(context, e.StatusCode, "bad_request", e.Message);
+            // 408: Kestrel cut off a client sending its body below the minimum data rate.
+            return await RejectAsync(context, e.StatusCode, e.StatusCode == StatusCodes.Status408RequestTimeout ? "timeout" : "bad_request", e.Message);
         }
 
         using (body)
         {
+            // Before either path reads a string: text that is not valid Unicode would throw wherever it is read.
+            if (JsonTextCheck.Problem(body.Memory.Span) is { } problem)
+            {
+                return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", problem);
+            }
+
             var set = policies.Current;
             if (TryAnswerKnownPod(body.Memory, policyName, set) is { } known)
             {
                 return await AnswerAsync(context, known.Review, known.Hit.PodName, policyName, known.Hit.Response, known.Hit.Rendered, null);
             }
 
-            JsonDocument document;
+            ParsedReview parsed;
             try
             {
-                document = JsonDocument.Parse(body.Memory, DocumentOptions);
+                parsed = await ParsedReview.ParseAsync(body.Memory, DocumentOptions);
             }
             catch (JsonException e)
             {
-                return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", $"malformed JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {FirstSentence(e.Message)}");
+                var where = e.LineNumber is { } line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : e.Path is { } path ? $" at {path}" : string.Empty;
+                return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", $"malformed JSON{where}: {FirstSentence(e.Message)}");
             }
 
-            using (document)
+            using (parsed)
             {
-                return await HandleParsedAsync(context, document, policyName, set);
+                return await HandleParsedAsync(context, parsed.Document, policyName, set);
             }
         }
     }

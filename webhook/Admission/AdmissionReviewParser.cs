@@ -15,6 +15,20 @@ public static class AdmissionReviewParser
     /// <exception cref="AdmissionReviewException">The document is not an AdmissionReview with a usable request.</exception>
     public static AdmissionRequest Parse(JsonElement root)
     {
+        try
+        {
+            return ParseObject(root);
+        }
+        catch (InvalidOperationException)
+        {
+            // Strings are read by StringValue, which names them; what else can throw is comparing an escaped
+            // property name that holds a lone surrogate.
+            throw new AdmissionReviewException("AdmissionReview: a property name is not valid Unicode (an unpaired UTF-16 surrogate)");
+        }
+    }
+
+    private static AdmissionRequest ParseObject(JsonElement root)
+    {
         if (root.ValueKind != JsonValueKind.Object)
         {
             throw new AdmissionReviewException($"expected an AdmissionReview object, got {Describe(root.ValueKind)}");
@@ -45,40 +59,48 @@ public static class AdmissionReviewParser
         var dryRun = false;
         foreach (var property in request.EnumerateObject())
         {
-            switch (property.Name)
+            // NameEquals compares the raw bytes: property.Name would build a string of every name, and
+            // throw for a name that is not valid Unicode.
+            if (property.NameEquals("uid"u8))
             {
-                case "uid":
-                    uid = StringValue(property.Value, "request.uid");
-                    break;
-                case "kind":
-                    requestKind = GroupAnd(property.Value, "kind", "kind");
-                    break;
-                case "resource":
-                    resource = GroupAnd(property.Value, "resource", "resource");
-                    break;
-                case "operation":
-                    operation = StringValue(property.Value, "request.operation");
-                    break;
-                case "subResource":
-                    subResource = StringValue(property.Value, "request.subResource");
-                    break;
-                case "namespace":
-                    @namespace = StringValue(property.Value, "request.namespace");
-                    break;
-                case "name":
-                    name = StringValue(property.Value, "request.name");
-                    break;
-                case "object":
-                    obj = property.Value.ValueKind switch
-                    {
-                        JsonValueKind.Null => null,
-                        JsonValueKind.Object => property.Value,
-                        _ => throw new AdmissionReviewException($"request.object: expected an object, got {Describe(property.Value.ValueKind)}"),
-                    };
-                    break;
-                case "dryRun":
-                    dryRun = property.Value.ValueKind == JsonValueKind.True;
-                    break;
+                uid = StringValue(property.Value, "request.uid");
+            }
+            else if (property.NameEquals("kind"u8))
+            {
+                requestKind = GroupAnd(property.Value, "kind", "kind");
+            }
+            else if (property.NameEquals("resource"u8))
+            {
+                resource = GroupAnd(property.Value, "resource", "resource");
+            }
+            else if (property.NameEquals("operation"u8))
+            {
+                operation = StringValue(property.Value, "request.operation");
+            }
+            else if (property.NameEquals("subResource"u8))
+            {
+                subResource = StringValue(property.Value, "request.subResource");
+            }
+            else if (property.NameEquals("namespace"u8))
+            {
+                @namespace = StringValue(property.Value, "request.namespace");
+            }
+            else if (property.NameEquals("name"u8))
+            {
+                name = StringValue(property.Value, "request.name");
+            }
+            else if (property.NameEquals("object"u8))
+            {
+                obj = property.Value.ValueKind switch
+                {
+                    JsonValueKind.Null => null,
+                    JsonValueKind.Object => property.Value,
+                    _ => throw new AdmissionReviewException($"request.object: expected an object, got {Describe(property.Value.ValueKind)}"),
+                };
+            }
+            else if (property.NameEquals("dryRun"u8))
+            {
+                dryRun = property.Value.ValueKind == JsonValueKind.True;
             }
         }
 
@@ -132,9 +154,20 @@ public static class AdmissionReviewParser
             return null;
         }
 
-        return value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : throw new AdmissionReviewException($"{field}: expected a string, got {Describe(value.ValueKind)}");
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw new AdmissionReviewException($"{field}: expected a string, got {Describe(value.ValueKind)}");
+        }
+
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // JSON that parses but is no .NET string: bytes that are not UTF-8, or an escaped lone surrogate.
+            throw new AdmissionReviewException($"{field}: not valid Unicode (invalid UTF-8 or an unpaired UTF-16 surrogate)");
+        }
     }
 
     private static string Describe(JsonValueKind kind) => kind switch

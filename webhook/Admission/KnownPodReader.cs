@@ -49,6 +49,12 @@ public static class KnownPodReader
         }
 
         var envelopeLength = body.Length - length + Placeholder.Length;
+        if (envelopeLength > RequestBody.MaxPooledBytes)
+        {
+            // A big review around a small pod is rare: the full parse keeps its buffers out of the pool (see ParsedReview).
+            return false;
+        }
+
         var envelope = ArrayPool<byte>.Shared.Rent(envelopeLength);
         try
         {

@@ -19,6 +19,15 @@ public sealed class MutationCache
     /// <summary>At most this many answers (each holds its pod's JSON, typically a few KiB); full means start over.</summary>
     public const int Capacity = 1024;
 
+    /// <summary>
+    /// At most this many bytes of pods and answers in all; full means start over. Counted, not
+    /// just the entries: one 100,000-container pod would otherwise be kept until the policies change.
+    /// </summary>
+    public const long MaxBytes = 16 * 1024 * 1024;
+
+    /// <summary>A bigger pod and answer is not kept: a pod that size is rare, and parsing it again is the cost of that.</summary>
+    public const int MaxEntryBytes = 256 * 1024;
+
     /// <summary>Pods are found in a review by the hash of their first bytes; shorter pods are not indexed.</summary>
     private const int PrefixLength = 64;
 
@@ -30,6 +39,14 @@ public sealed class MutationCache
 
     /// <summary>The policy snapshot the entries were computed under; races between snapshots only cost misses.</summary>
     private PolicySet? policiesOfEntries;
+
+    /// <summary>Bytes of the entries' pods and answers; a race with a start-over only misjudges when the next one comes.</summary>
+    private long bytes;
+
+    /// <summary>Bytes of pods and answers held now (see <see cref="MaxBytes"/>).</summary>
+    public long Bytes => Interlocked.Read(ref bytes);
+
+    public int Count => entries.Count;
 
     public static Key KeyOf(ReadOnlySpan<byte> podJson, string policyScope, string? @namespace, IReadOnlyDictionary<string, string>? namespaceLabels)
     {
@@ -92,7 +109,8 @@ public sealed class MutationCache
     /// <param name="podName">The pod's name or generateName, for the log line of a hit.</param>
     public void Add(Key key, ReadOnlySpan<byte> podJson, PolicySet policies, AdmissionResponse response, RenderedResponse rendered, string? podName)
     {
-        if (response.Outcome is not (AdmissionOutcome.Injected or AdmissionOutcome.Unchanged))
+        var size = (long)podJson.Length + rendered.Prefix.Length + rendered.Suffix.Length;
+        if (response.Outcome is not (AdmissionOutcome.Injected or AdmissionOutcome.Unchanged) || size > MaxEntryBytes)
         {
             return;
         }
@@ -100,15 +118,18 @@ public sealed class MutationCache
         // Entries of an older policy snapshot can never hit again (TryGet checks it), so a new snapshot
         // starts over rather than keep them, and their pods in the index, until the cache is full.
         var snapshot = Volatile.Read(ref policiesOfEntries);
-        if (!ReferenceEquals(snapshot, policies) || entries.Count >= Capacity)
+        if (!ReferenceEquals(snapshot, policies) || entries.Count >= Capacity || Interlocked.Read(ref bytes) + size > MaxBytes)
         {
             entries.Clear();
             podsByPrefix.Clear();
+            Interlocked.Exchange(ref bytes, 0);
             Volatile.Write(ref policiesOfEntries, policies);
         }
 
         var pod = podJson.ToArray();
         entries[key] = new Entry(policies, pod, response, rendered, podName);
+        // An entry replaced (two reviews of one pod at once) counts twice: the next start-over comes a little early.
+        Interlocked.Add(ref bytes, size);
         if (pod.Length >= PrefixLength)
         {
             // The same pod in another namespace or under another policy path is indexed once.

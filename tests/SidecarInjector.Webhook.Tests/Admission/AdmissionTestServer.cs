@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using SidecarInjector.Webhook.Admission;
 
 namespace SidecarInjector.Webhook.Tests.Admission;
@@ -41,6 +42,9 @@ public sealed class AdmissionTestServer : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
+    /// <summary>What the server logged at Warning or above (the server's filters still apply).</summary>
+    public CapturedLogs Logs { get; private init; } = new();
+
     /// <param name="policies">Policy YAML files to write into the policy directory (file mode); null for no --policies.</param>
     public static async Task<AdmissionTestServer> StartAsync(
         IReadOnlyDictionary<string, string>? policies = null,
@@ -69,8 +73,11 @@ public sealed class AdmissionTestServer : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Error",
         });
         var app = AdmissionServer.Build(builder, options, clusterPolicies);
+        // Added to the built logger factory: AddAdmissionLogging clears the providers registered before it.
+        var logs = new CapturedLogs();
+        app.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
         await app.StartAsync(TestContext.Current.CancellationToken);
-        return new AdmissionTestServer(app, directory, options);
+        return new AdmissionTestServer(app, directory, options) { Logs = logs };
     }
 
     /// <summary>A client trusting the server's certificate as loaded at start, or the given CA.</summary>

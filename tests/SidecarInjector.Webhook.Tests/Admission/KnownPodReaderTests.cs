@@ -89,7 +89,7 @@ public sealed class KnownPodReaderTests
     {
         var review = AdmissionFixtures.DeploymentReview();
         var cache = CacheHolding(review);
-        // The full parse reads the last "object": the reader must not answer for the first.
+        // The full parse refuses the duplicate key: the reader must not answer for the first "object".
         var twice = AdmissionFixtures.WithJobPodAsSecondObject(review);
 
         Assert.False(TryRead(Encoding.UTF8.GetBytes(twice), cache, out _));
