@@ -13,33 +13,9 @@ namespace SidecarInjector.RedisAmbassador.Tests;
 [Trait("Category", "Integration")]
 public sealed class ProgramTests
 {
-    private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "redis-ambassador.dll");
+    private static Process Start(string? sidecarConfig, params string[] args) => AmbassadorProcess.Start(sidecarConfig, new Dictionary<string, string>(), args);
 
-    private static Process Start(string? sidecarConfig, params string[] args) => Start(sidecarConfig, new Dictionary<string, string>(), args);
-
-    private static Process Start(string? sidecarConfig, IReadOnlyDictionary<string, string> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(Dll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment.Remove("SIDECAR_CONFIG");
-        start.Environment.Remove("REDIS_PASSWORD");
-        if (sidecarConfig is not null)
-        {
-            start.Environment["SIDECAR_CONFIG"] = sidecarConfig;
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        return Process.Start(start)!;
-    }
+    private static Process Start(string? sidecarConfig, IReadOnlyDictionary<string, string> environment) => AmbassadorProcess.Start(sidecarConfig, environment);
 
     [Theory]
     [InlineData("""{"upstream": "http://redis:6379"}""", "SIDECAR_CONFIG: upstream")]
@@ -262,23 +238,5 @@ public sealed class ProgramTests
         }
     }
 
-    private static async Task WaitReadyAsync(int adminPort)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
-        await Eventually.UntilAsync(
-            async () =>
-            {
-                try
-                {
-                    return (await http.GetAsync("/readyz", TestContext.Current.CancellationToken)).StatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return HttpStatusCode.ServiceUnavailable;
-                }
-            },
-            s => s == HttpStatusCode.OK,
-            "ambassador process ready",
-            TimeSpan.FromSeconds(60));
-    }
+    private static Task WaitReadyAsync(int adminPort) => AmbassadorProcess.WaitReadyAsync(adminPort);
 }

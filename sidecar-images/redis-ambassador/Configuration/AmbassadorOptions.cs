@@ -30,6 +30,9 @@ public sealed class AmbassadorOptions
 
     public required int AdminPort { get; init; }
 
+    /// <summary>Largest request a client may send (maxRequestBytes).</summary>
+    public int MaxRequestBytes { get; init; } = 8 * 1024 * 1024;
+
     /// <summary>
     /// The variable <c>passwordFromEnv</c> names when it is unset or empty (so no password is sent); logged once at start.
     /// </summary>
@@ -84,6 +87,7 @@ public sealed class AmbassadorOptions
             RecoveryTimeout = TimeSpan.FromMilliseconds(config.CircuitBreaker.RecoveryTimeoutMs),
             AdminPort = config.AdminPort,
             MissingPasswordEnv = missingPasswordEnv,
+            MaxRequestBytes = config.MaxRequestBytes,
         };
     }
 

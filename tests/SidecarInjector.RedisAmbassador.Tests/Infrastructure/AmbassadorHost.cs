@@ -55,6 +55,7 @@ internal sealed class AmbassadorHost : IAsyncDisposable
             RecoveryTimeout = options.RecoveryTimeout,
             AdminPort = options.AdminPort,
             MissingPasswordEnv = options.MissingPasswordEnv,
+            MaxRequestBytes = options.MaxRequestBytes,
             ProbeInterval = probeInterval ?? TimeSpan.FromMilliseconds(200),
         };
         var builder = WebApplication.CreateSlimBuilder().AddRedisAmbassador(options, Prometheus.Metrics.NewCustomRegistry());
