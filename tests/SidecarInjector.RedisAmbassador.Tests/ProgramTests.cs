@@ -9,7 +9,7 @@ using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests;
 
-/// <summary>The published program as a real process: configuration errors and SIGTERM.</summary>
+/// <summary>The published program as a real process: configuration errors, the sample policy as the kubelet starts it, SIGTERM.</summary>
 [Trait("Category", "Integration")]
 public sealed class ProgramTests
 {
