@@ -65,6 +65,12 @@ internal sealed class AdapterOptions
             throw Fail("metricPrefix", $"'{SelfMetricPrefix}' is reserved for the adapter's own metrics");
         }
 
+        if (prefix.Contains(':', StringComparison.Ordinal))
+        {
+            // promtool flags every name with a colon (colons are for recording rules), and the prefix is in every name.
+            throw Fail("metricPrefix", $"'{prefix}': metric names should not contain ':'");
+        }
+
         return new AdapterOptions
         {
             Source = uri,
