@@ -35,6 +35,16 @@ public sealed class AdapterConfig
     [RegularExpression("^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
     public string? MetricPrefix { get; set; }
 
+    [JsonPropertyName("maxDocumentBytes")]
+    [Description("Largest JSON document accepted from the source. A bigger one is refused without being read into memory: source_up 0, the last good values stay served. The default fits a 64Mi container.")]
+    [Range(1024, 268435456)]
+    public int MaxDocumentBytes { get; set; } = 2 * 1024 * 1024;
+
+    [JsonPropertyName("maxSeries")]
+    [Description("Most series one document may convert to. A document with more is refused (source_up 0, the last good values stay served); conversion stops at the limit. The default fits a 64Mi container.")]
+    [Range(1, 10000000)]
+    public int MaxSeries { get; set; } = 30000;
+
     [JsonPropertyName("metrics")]
     [Description("Mappings from the JSON document to metrics. Absent: every numeric or boolean leaf becomes a gauge named from its path in snake_case.")]
     public List<MetricMapping>? Metrics { get; set; }

@@ -47,4 +47,13 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Critical, "The shipping pipeline failed; stopping so the container restarts")]
     public static partial void PipelineFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(16, LogLevel.Warning, "File {Path} was truncated with {Bytes} bytes not yet read (reading was behind the writer); those bytes are lost")]
+    public static partial void TruncatedUnread(this ILogger logger, string path, long bytes);
+
+    [LoggerMessage(17, LogLevel.Warning, "File {Path} ({Identity}), checkpointed at offset {Offset}, was deleted while the shipper was not running; lines written to it after that offset are lost")]
+    public static partial void FileDeletedWhileStopped(this ILogger logger, string path, string identity, long offset);
+
+    [LoggerMessage(18, LogLevel.Information, "File {Path} ({Identity}) was rotated to {NewPath} while the shipper was not running; reading it to its end")]
+    public static partial void FileRotatedWhileStopped(this ILogger logger, string path, string newPath, string identity);
 }

@@ -11,6 +11,9 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Warning, "Poll of {Source} failed, serving the last good values: {Reason}")]
     public static partial void PollFailed(ILogger logger, Uri source, string reason);
 
+    [LoggerMessage(5, LogLevel.Warning, "Document from {Source} refused, serving the last good values: {Reason}")]
+    public static partial void DocumentRefused(ILogger logger, Uri source, string reason);
+
     [LoggerMessage(4, LogLevel.Debug, "Polled {Source}: {Series} series in {ElapsedMs} ms")]
     public static partial void Polled(ILogger logger, Uri source, int series, double elapsedMs);
 }

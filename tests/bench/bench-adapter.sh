@@ -63,9 +63,10 @@ SRC_PORT=$(free_port); ADAPTER_PORT=$(free_port); BIG_PORT=$(free_port)
 (cd "$WORK" && exec python3 -m http.server "$SRC_PORT" --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
 until curl -sf "http://127.0.0.1:$SRC_PORT/series.json" >/dev/null; do sleep 0.1; done
 
+# The limits at their maximum: BENCH_SERIES and BENCH_JSON_KB may go past the defaults (30,000 series, 2 MiB).
 start_adapter() { # port document [NAME=VALUE...]
   local port=$1 document=$2; shift 2
-  SIDECAR_CONFIG="{\"source\":\"http://127.0.0.1:$SRC_PORT/$document\",\"listen\":\"127.0.0.1:$port\",\"pollIntervalSeconds\":1}" \
+  SIDECAR_CONFIG="{\"source\":\"http://127.0.0.1:$SRC_PORT/$document\",\"listen\":\"127.0.0.1:$port\",\"pollIntervalSeconds\":1,\"maxDocumentBytes\":268435456,\"maxSeries\":10000000}" \
     Logging__LogLevel__Default=Warning env "${ADAPTER_ENV[@]}" "$@" "${ADAPTER[@]}" >"$WORK/adapter-$port.log" 2>&1 & PIDS+=($!)
   local deadline=$((SECONDS + 120))
   until curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^prometheus_adapter_source_up 1'; do

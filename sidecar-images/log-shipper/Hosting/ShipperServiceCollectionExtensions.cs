@@ -38,6 +38,7 @@ internal static class ShipperServiceCollectionExtensions
         services.AddSingleton(_ => SinkFactory.Create(config.Sink, pod));
         services.AddSingleton<SinkHealth>();
         services.AddSingleton(_ => new RecordEncoder(config.Format, pod));
+        services.AddSingleton<FileDiscovery>();
         services.AddSingleton<FileTailer>();
         services.AddSingleton<BatchSender>();
         services.AddHostedService<ShipperService>();

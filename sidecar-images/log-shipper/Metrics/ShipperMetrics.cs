@@ -5,6 +5,12 @@ namespace SidecarInjector.LogShipper.Metrics;
 /// <summary>The shipper's Prometheus metrics, served on /metrics of the health port.</summary>
 internal sealed class ShipperMetrics
 {
+    /// <summary>A file with a checkpoint was gone when the shipper started: what was written after the checkpoint is lost.</summary>
+    public const string LossDeletedWhileStopped = "deleted_while_stopped";
+
+    /// <summary>A file was truncated (copytruncate) before reading reached its end.</summary>
+    public const string LossTruncatedUnread = "truncated_unread";
+
     public ShipperMetrics(CollectorRegistry registry)
     {
         var factory = Prometheus.Metrics.WithCustomRegistry(registry);
@@ -18,6 +24,9 @@ internal sealed class ShipperMetrics
         ParseErrors = factory.CreateCounter("log_shipper_parse_errors_total", "Lines that were not JSON with format: json (shipped as messages).");
         Rotations = factory.CreateCounter("log_shipper_rotations_total", "Files rotated away or deleted while tailed.");
         Truncations = factory.CreateCounter("log_shipper_truncations_total", "Files truncated (copytruncate) or replaced in place; reading restarted at 0.");
+        Losses = factory.CreateCounter("log_shipper_losses_total", "Files or parts of files lost before they could be read, by reason: deleted_while_stopped, truncated_unread.", "reason");
+        Losses.WithLabels(LossDeletedWhileStopped);
+        Losses.WithLabels(LossTruncatedUnread);
         LagBytes = factory.CreateGauge("log_shipper_lag_bytes", "Bytes written to the tailed files that the sink has not acknowledged yet.");
         FilesTailed = factory.CreateGauge("log_shipper_files_tailed", "Files currently open.");
         QueuedBatches = factory.CreateGauge("log_shipper_queued_batches", "Batches waiting for the sink; reading pauses when the queue is full.");
@@ -43,6 +52,8 @@ internal sealed class ShipperMetrics
     public Counter Rotations { get; }
 
     public Counter Truncations { get; }
+
+    public Counter Losses { get; }
 
     public Gauge LagBytes { get; }
 

@@ -8,13 +8,14 @@ using SidecarInjector.LogShipper.Records;
 namespace SidecarInjector.LogShipper.Tailing;
 
 /// <summary>
-/// The reading side: finds files by glob, follows rotation by identity, detects truncation, turns
-/// lines into records and hands full batches to a bounded queue. When the queue is full the write
-/// to it waits, and so does reading: the files are the buffer, not the heap.
+/// The reading side: reads the files <see cref="FileDiscovery"/> keeps open, detects truncation,
+/// turns lines into records and hands full batches to a bounded queue. When the queue is full the
+/// write to it waits, and so does reading (the files are the buffer, not the heap); discovery runs
+/// on meanwhile, so files that appear and rotate away during the wait are held open and read later.
 /// </summary>
 internal sealed class FileTailer(
     LoggingConfig config,
-    CheckpointStore store,
+    FileDiscovery discovery,
     RecordEncoder encoder,
     BatchPool pool,
     ShipperMetrics metrics,
@@ -23,10 +24,8 @@ internal sealed class FileTailer(
     // Like Fluent Bit's rotate_wait: a writer may append to a renamed file until it reopens its log.
     internal static readonly TimeSpan RotateWait = TimeSpan.FromSeconds(5);
 
-    private readonly Dictionary<FileIdentity, TailedFile> _byIdentity = [];
+    // The reader's copy of discovery's list, refreshed each turn: it does not change while a write to the queue waits.
     private readonly List<TailedFile> _files = [];
-    private readonly HashSet<string> _unreadable = new(StringComparer.Ordinal);
-    private readonly GlobSet _globs = new(config.Paths, config.Exclude);
     private readonly byte[] _readBuffer = new byte[128 * 1024];
     private readonly RecordClock _clock = new();
     private readonly int _maxLineBytes = config.Batch.MaxBytes;
@@ -38,14 +37,27 @@ internal sealed class FileTailer(
     {
         try
         {
-            await ReadLoopAsync(output, stopReading);
-        }
-        catch (OperationCanceledException) when (stopReading.IsCancellationRequested)
-        {
-        }
+            foreach (var identity in discovery.ScanAtStart())
+            {
+                _batch.Positions[identity] = new FilePosition(string.Empty, 0, 0, null, Closed: true);
+            }
 
-        try
-        {
+            discovery.CopyTo(_files);
+            using var stopFinding = CancellationTokenSource.CreateLinkedTokenSource(stopReading);
+            var finding = Task.Run(() => discovery.RunAsync(stopFinding.Token), CancellationToken.None);
+            try
+            {
+                await ReadLoopAsync(output, finding, stopReading);
+            }
+            catch (OperationCanceledException) when (stopReading.IsCancellationRequested)
+            {
+            }
+            finally
+            {
+                await stopFinding.CancelAsync();
+                await finding;
+            }
+
             // Stop means stop reading, not discard: what was read goes out; pending multiline records
             // and partial lines stay unacknowledged and are re-read after a restart.
             await SealAsync(output, abort);
@@ -53,25 +65,27 @@ internal sealed class FileTailer(
         finally
         {
             output.TryComplete();
-            foreach (var file in _files)
-            {
-                file.Dispose();
-            }
+            discovery.Dispose();
         }
     }
 
-    private async Task ReadLoopAsync(ChannelWriter<Batch> output, CancellationToken cancellationToken)
+    private async Task ReadLoopAsync(ChannelWriter<Batch> output, Task finding, CancellationToken cancellationToken)
     {
-        var initial = true;
-        long nextScan = 0;
+        long nextCheck = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var now = Environment.TickCount64;
-            if (now >= nextScan)
+            if (finding.IsCompleted)
             {
-                Scan(initial);
-                initial = false;
-                nextScan = now + config.PollIntervalMs;
+                // Discovery ends only on stop; a fault is the pipeline's.
+                await finding;
+            }
+
+            discovery.CopyTo(_files);
+            var now = Environment.TickCount64;
+            if (now >= nextCheck)
+            {
+                RestartReplaced();
+                nextCheck = now + config.PollIntervalMs;
             }
 
             var progressed = false;
@@ -94,10 +108,38 @@ internal sealed class FileTailer(
 
             if (!progressed)
             {
-                var wait = Math.Clamp(Math.Min(nextScan, flushDue) - now, 1, config.PollIntervalMs);
+                var wait = Math.Clamp(Math.Min(nextCheck, flushDue) - now, 1, config.PollIntervalMs);
                 await Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken);
             }
         }
+    }
+
+    /// <summary>A file still in the globs whose first bytes changed was replaced in place (or copytruncated and written past the offset).</summary>
+    private void RestartReplaced()
+    {
+        foreach (var file in _files)
+        {
+            if (!file.Gone && !file.FingerprintMatches(RandomAccess.GetLength(file.Handle)))
+            {
+                logger.FileReplaced(file.Path);
+                Restart(file);
+            }
+        }
+    }
+
+    private void Restart(TailedFile file)
+    {
+        metrics.Truncations.Inc();
+        var unread = file.SeenLength - file.ReadOffset;
+        if (unread > 0)
+        {
+            // Truncated (copytruncate) or rewritten while reading was behind, e.g. with the sink down:
+            // what discovery saw in the file and was not read yet is gone.
+            metrics.Losses.WithLabels(ShipperMetrics.LossTruncatedUnread).Inc();
+            logger.TruncatedUnread(file.Path, unread);
+        }
+
+        file.Restart();
     }
 
     private async ValueTask<bool> ReadAsync(TailedFile file, ChannelWriter<Batch> output, CancellationToken cancellationToken)
@@ -110,8 +152,7 @@ internal sealed class FileTailer(
             if (length < file.ReadOffset)
             {
                 logger.FileTruncated(file.Path, file.ReadOffset, length);
-                metrics.Truncations.Inc();
-                file.Restart();
+                Restart(file);
             }
 
             if (length == file.ReadOffset)
@@ -320,129 +361,9 @@ internal sealed class FileTailer(
             file.EmittedOffset = file.ReadOffset;
             _batch.Positions[file.Identity] = file.Position(closed: true);
             _files.RemoveAt(i);
-            _byIdentity.Remove(file.Identity);
-            file.Dispose();
+            discovery.Close(file);
             logger.FileClosed(file.Path, file.Identity.ToString(), file.ReadOffset);
         }
-
-        metrics.FilesTailed.Set(_files.Count);
-    }
-
-    private void Scan(bool initial)
-    {
-        var found = new Dictionary<FileIdentity, string>();
-        foreach (var path in _globs.Expand())
-        {
-            if (FileIdentity.OfPath(path) is { } identity)
-            {
-                found.TryAdd(identity, path);
-            }
-        }
-
-        long lag = 0;
-        foreach (var file in _files)
-        {
-            if (found.Remove(file.Identity, out var path))
-            {
-                file.Path = path;
-                file.GoneSinceTicks = 0;
-                var length = RandomAccess.GetLength(file.Handle);
-                if (!file.FingerprintMatches(length))
-                {
-                    logger.FileReplaced(file.Path);
-                    metrics.Truncations.Inc();
-                    file.Restart();
-                }
-            }
-            else if (!file.Gone)
-            {
-                file.GoneSinceTicks = Environment.TickCount64;
-                metrics.Rotations.Inc();
-                logger.FileRotated(file.Path, file.Identity.ToString());
-            }
-
-            lag += Math.Max(0, RandomAccess.GetLength(file.Handle) - store.AcknowledgedOffset(file.Identity));
-        }
-
-        foreach (var (_, path) in found)
-        {
-            if (Open(path, initial) is { } file)
-            {
-                lag += Math.Max(0, RandomAccess.GetLength(file.Handle) - store.AcknowledgedOffset(file.Identity));
-            }
-        }
-
-        if (initial)
-        {
-            // Checkpoints of files that disappeared while the shipper was stopped are dropped.
-            foreach (var identity in store.Identities())
-            {
-                if (!_byIdentity.ContainsKey(identity))
-                {
-                    _batch.Positions[identity] = new FilePosition(string.Empty, 0, 0, null, Closed: true);
-                }
-            }
-        }
-
-        metrics.FilesTailed.Set(_files.Count);
-        metrics.LagBytes.Set(lag);
-    }
-
-    private TailedFile? Open(string path, bool initial)
-    {
-        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
-        try
-        {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            if (_unreadable.Add(path))
-            {
-                logger.FileOpenFailed(path, e.Message);
-            }
-
-            return null;
-        }
-
-        _unreadable.Remove(path);
-        var identity = FileIdentity.OfHandle(handle);
-        if (_byIdentity.ContainsKey(identity))
-        {
-            handle.Dispose();
-            return null;
-        }
-
-        var length = RandomAccess.GetLength(handle);
-        long offset = 0;
-        if (store.Find(identity) is { } saved)
-        {
-            if (saved.Offset > length)
-            {
-                logger.FileTruncatedWhileStopped(path, saved.Offset, length);
-                metrics.Truncations.Inc();
-            }
-            else if (saved.FingerprintLength > 0 && (length < saved.FingerprintLength || TailedFile.FingerprintOf(handle, saved.FingerprintLength).Hash != saved.Fingerprint))
-            {
-                logger.FileReplaced(path);
-                metrics.Truncations.Inc();
-            }
-            else
-            {
-                offset = saved.Offset;
-            }
-        }
-        else if (initial && config.ReadFrom == ReadFrom.Tail)
-        {
-            offset = length;
-        }
-
-        var file = new TailedFile(identity, path, handle, offset, MultilineJoiner.Create(config.Multiline));
-        file.UpdateFingerprint(length);
-        _files.Add(file);
-        _byIdentity.Add(identity, file);
-        logger.TailingFile(path, identity.ToString(), offset);
-        return file;
     }
 
     private void ReportParseErrors()

@@ -19,8 +19,17 @@ internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHan
     /// <summary>The path the file was opened by: records keep it as their source after a rename.</summary>
     public string SourcePath { get; } = path;
 
+    // Path, GoneSinceTicks and SeenLength are written by discovery and read by the reader.
+    private string _path = path;
+    private long _goneSinceTicks;
+    private long _seenLength;
+
     /// <summary>Where the file is now, for the checkpoint.</summary>
-    public string Path { get; set; } = path;
+    public string Path
+    {
+        get => Volatile.Read(ref _path);
+        set => Volatile.Write(ref _path, value);
+    }
 
     public byte[] SourceField { get; } = RecordEncoder.SourceField(path);
 
@@ -38,7 +47,29 @@ internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHan
     public long SealedOffset { get; set; } = -1;
 
     /// <summary>Set when no matched path leads to this file any more (rotated away or deleted).</summary>
-    public long GoneSinceTicks { get; set; }
+    public long GoneSinceTicks
+    {
+        get => Volatile.Read(ref _goneSinceTicks);
+        set => Volatile.Write(ref _goneSinceTicks, value);
+    }
+
+    /// <summary>The largest length discovery saw: what a truncation may have taken before it was read.</summary>
+    public long SeenLength => Volatile.Read(ref _seenLength);
+
+    public void RaiseSeenLength(long length)
+    {
+        var seen = Volatile.Read(ref _seenLength);
+        while (length > seen)
+        {
+            var before = Interlocked.CompareExchange(ref _seenLength, length, seen);
+            if (before == seen)
+            {
+                return;
+            }
+
+            seen = before;
+        }
+    }
 
     public bool Gone => GoneSinceTicks != 0;
 
@@ -69,6 +100,7 @@ internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHan
     /// <summary>Restarts at 0 after truncation (copytruncate) or when the file was rewritten.</summary>
     public void Restart()
     {
+        Interlocked.Exchange(ref _seenLength, 0);
         ReadOffset = 0;
         EmittedOffset = 0;
         SealedOffset = -1;

@@ -1,13 +1,17 @@
 using SidecarInjector.Crds.Config;
+using SidecarInjector.PrometheusAdapter.Polling;
 
 namespace SidecarInjector.PrometheusAdapter.Exposition;
 
 /// <summary>
 /// Collects series into families, keeping HELP and TYPE once per family and dropping (and
-/// counting) duplicate series and name clashes, so one bad key never fails a whole scrape.
+/// counting) duplicate series and name clashes, so one bad key never fails a whole scrape. More
+/// than <paramref name="maxSeries"/> series fail the conversion at once, before they cost memory.
 /// </summary>
-internal sealed class MetricSetBuilder(IReadOnlySet<string> reservedNames)
+internal sealed class MetricSetBuilder(IReadOnlySet<string> reservedNames, int maxSeries = int.MaxValue)
 {
+    private int seriesCount;
+
     private readonly Dictionary<string, MetricFamily> families = new(StringComparer.Ordinal);
     // The label sets of each family so far, compared by content: no key string per series.
     private readonly Dictionary<string, HashSet<IReadOnlyList<KeyValuePair<string, string>>>> seen = new(StringComparer.Ordinal);
@@ -41,6 +45,13 @@ internal sealed class MetricSetBuilder(IReadOnlySet<string> reservedNames)
         if (!seen[name].Add(sorted))
         {
             return Drop(DropReason.Duplicate);
+        }
+
+        if (++seriesCount > maxSeries)
+        {
+            throw new SourceLimitException(
+                SourceLimitException.Series,
+                $"the document has more than {maxSeries} series (maxSeries): map fewer series, or raise maxSeries and the container's memory limit together");
         }
 
         family.Series.Add(new Series(labels, value));

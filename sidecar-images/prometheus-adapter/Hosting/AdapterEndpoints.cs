@@ -42,11 +42,19 @@ internal static class AdapterEndpoints
         }
     }
 
-    private static IResult Healthz(SnapshotStore store, AdapterOptions options)
+    private static IResult Healthz(SnapshotStore store, SourcePoller poller, AdapterOptions options)
     {
-        // Live while the poll loop turns; a loop stuck for several intervals needs a restart.
+        // Liveness means the process works: this server answers and the poll loop runs. A slow poll
+        // is not a dead one (the kubelet would restart a working sidecar): the fetch is bounded by
+        // the timeout, and a conversion in progress counts as alive (its input is bounded by
+        // maxDocumentBytes and maxSeries). Only a loop that ended, or stopped turning, needs a restart.
+        if (poller.ExecuteTask is { IsCompleted: true })
+        {
+            return Results.Text("poll loop ended\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         var limit = (options.PollInterval * 3) + options.Timeout;
-        return store.SinceLastPoll <= limit
+        return store.Converting || store.SinceLastPoll <= limit
             ? Results.Text("ok\n")
             : Results.Text($"poll loop stalled for {store.SinceLastPoll.TotalSeconds:0} s\n", statusCode: StatusCodes.Status503ServiceUnavailable);
     }

@@ -52,7 +52,7 @@ internal static class AdapterHostExtensions
         {
             // Polly's timeout bounds each poll; this caps what a runaway source can make us buffer.
             Timeout = Timeout.InfiniteTimeSpan,
-            MaxResponseContentBufferSize = SourcePoller.MaxDocumentBytes,
+            MaxResponseContentBufferSize = options.MaxDocumentBytes,
         });
         builder.Services.AddSingleton<SourcePoller>();
         builder.Services.AddHostedService(services => services.GetRequiredService<SourcePoller>());

@@ -21,6 +21,12 @@ internal sealed class AdapterOptions
 
     public required string MetricPrefix { get; init; }
 
+    /// <summary>Documents larger than this are refused before they are read whole.</summary>
+    public int MaxDocumentBytes { get; init; } = 2 * 1024 * 1024;
+
+    /// <summary>Documents converting to more series than this are refused; conversion stops there.</summary>
+    public int MaxSeries { get; init; } = 30000;
+
     /// <summary>Null means the no-mappings mode: every numeric or boolean leaf is a gauge.</summary>
     public IReadOnlyList<CompiledMapping>? Mappings { get; init; }
 
@@ -59,6 +65,12 @@ internal sealed class AdapterOptions
             throw Fail("metricPrefix", $"'{SelfMetricPrefix}' is reserved for the adapter's own metrics");
         }
 
+        if (prefix.Contains(':', StringComparison.Ordinal))
+        {
+            // promtool flags every name with a colon (colons are for recording rules), and the prefix is in every name.
+            throw Fail("metricPrefix", $"'{prefix}': metric names should not contain ':'");
+        }
+
         return new AdapterOptions
         {
             Source = uri,
@@ -67,6 +79,8 @@ internal sealed class AdapterOptions
             // A poll never outlives its interval, so polls cannot pile up behind a hanging source.
             Timeout = TimeSpan.FromSeconds(Math.Min(config.TimeoutSeconds, config.PollIntervalSeconds)),
             MetricPrefix = prefix,
+            MaxDocumentBytes = config.MaxDocumentBytes,
+            MaxSeries = config.MaxSeries,
             Mappings = config.Metrics is null ? null : CompileMappings(config.Metrics, prefix, Fail),
         };
     }

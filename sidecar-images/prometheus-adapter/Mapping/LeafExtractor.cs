@@ -16,9 +16,10 @@ namespace SidecarInjector.PrometheusAdapter.Mapping;
 /// </summary>
 internal static class LeafExtractor
 {
-    public static MetricSet Extract(JsonElement root, string prefix, IReadOnlySet<string> reservedNames)
+    /// <exception cref="Polling.SourceLimitException">More than <paramref name="maxSeries"/> series.</exception>
+    public static MetricSet Extract(JsonElement root, string prefix, IReadOnlySet<string> reservedNames, int maxSeries = int.MaxValue)
     {
-        var walk = new Walk(new MetricSetBuilder(reservedNames), prefix);
+        var walk = new Walk(new MetricSetBuilder(reservedNames, maxSeries), prefix);
         walk.Visit(root);
         return walk.Builder.Build();
     }

@@ -6,9 +6,10 @@ namespace SidecarInjector.PrometheusAdapter.Mapping;
 /// <summary>Applies the configured mappings to a JSON document.</summary>
 internal static class MetricExtractor
 {
-    public static MetricSet Extract(JsonElement root, IReadOnlyList<CompiledMapping> mappings, IReadOnlySet<string> reservedNames)
+    /// <exception cref="Polling.SourceLimitException">More than <paramref name="maxSeries"/> series.</exception>
+    public static MetricSet Extract(JsonElement root, IReadOnlyList<CompiledMapping> mappings, IReadOnlySet<string> reservedNames, int maxSeries = int.MaxValue)
     {
-        var builder = new MetricSetBuilder(reservedNames);
+        var builder = new MetricSetBuilder(reservedNames, maxSeries);
         var matches = new List<PathMatch>();
         foreach (var mapping in mappings)
         {

@@ -19,6 +19,9 @@ internal sealed class AdapterMetrics
         Polls = factory.CreateCounter(Name("polls_total"), "Polls of the application's JSON by result.", "result");
         SeriesExposed = factory.CreateGauge(Name("series"), "Series converted from the last good JSON document.");
         Dropped = factory.CreateCounter(Name("dropped_series_total"), "Series left out of the output, by reason: duplicate, name_conflict, not_a_number.", "reason");
+        Refused = factory.CreateCounter(Name("refused_documents_total"), "Documents refused for a configured limit: document_bytes (maxDocumentBytes) or series (maxSeries).", "limit");
+        Refused.WithLabels(SourceLimitException.DocumentBytes);
+        Refused.WithLabels(SourceLimitException.Series);
         Polls.WithLabels("success");
         Polls.WithLabels("error");
         foreach (var reason in Enum.GetValues<DropReason>())
@@ -29,7 +32,7 @@ internal sealed class AdapterMetrics
 
     /// <summary>Family and sample names the application's metrics may not use.</summary>
     public static IReadOnlySet<string> ReservedNames { get; } = new HashSet<string>(
-        new[] { "source_up", "last_success_timestamp_seconds", "poll_duration_seconds", "parse_duration_seconds", "polls", "polls_total", "series", "dropped_series", "dropped_series_total" }
+        new[] { "source_up", "last_success_timestamp_seconds", "poll_duration_seconds", "parse_duration_seconds", "polls", "polls_total", "series", "dropped_series", "dropped_series_total", "refused_documents", "refused_documents_total" }
             .Select(Name),
         StringComparer.Ordinal);
 
@@ -46,6 +49,8 @@ internal sealed class AdapterMetrics
     public Gauge SeriesExposed { get; }
 
     public Counter Dropped { get; }
+
+    public Counter Refused { get; }
 
     public void CountDropped(IReadOnlyDictionary<DropReason, int> dropped)
     {

@@ -21,9 +21,6 @@ internal sealed class SourcePoller(
     TimeProvider time,
     ILogger<SourcePoller> logger) : BackgroundService
 {
-    /// <summary>Responses larger than this are refused rather than buffered.</summary>
-    public const int MaxDocumentBytes = 64 * 1024 * 1024;
-
     private readonly ResiliencePipeline timeout = new ResiliencePipelineBuilder { TimeProvider = time }.AddTimeout(options.Timeout).Build();
 
     // The fetched document, in one buffer reused by every poll (JsonDocument parses contiguous
@@ -33,6 +30,9 @@ internal sealed class SourcePoller(
     private ReadOnlyMemory<byte>[] lastGoodText = [];
     private ReadOnlyMemory<byte>[] lastGoodOpenMetrics = [];
     private bool? wasUp;
+
+    // The limit the last poll was refused for, so a refusal is logged once, not every poll.
+    private string? refusedFor;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -65,6 +65,7 @@ internal sealed class SourcePoller(
         // The poll's result, set only once it is converted and rendered in both formats.
         (MetricSet Set, ReadOnlyMemory<byte>[] Text, ReadOnlyMemory<byte>[] OpenMetrics)? good = null;
         var documentBytes = 0;
+        string? refused = null;
         try
         {
             buffer.ResetWrittenCount();
@@ -77,20 +78,43 @@ internal sealed class SourcePoller(
                         throw new HttpRequestException($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
                     }
 
-                    await ReadBodyAsync(response.Content, state.buffer, ct);
+                    await ReadBodyAsync(response.Content, state.buffer, state.MaxDocumentBytes, ct);
                 },
-                (http, options.Source, buffer),
+                (http, options.Source, buffer, options.MaxDocumentBytes),
                 cancellationToken);
 
             documentBytes = buffer.WrittenCount;
             var parseStarted = time.GetTimestamp();
-            var converted = await conversion.RunAsync(() => Convert(buffer.WrittenMemory));
+            MetricSet converted;
+            store.ConversionStarted();
+            try
+            {
+                converted = await conversion.RunAsync(() => Convert(buffer.WrittenMemory));
+            }
+            finally
+            {
+                store.ConversionEnded();
+            }
+
             metrics.ParseDuration.Set(time.GetElapsedTime(parseStarted).TotalSeconds);
             good = (converted, Render(converted, ExpositionFormat.PrometheusText), Render(converted, ExpositionFormat.OpenMetrics));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             throw;
+        }
+        catch (SourceLimitException e)
+        {
+            failure = e.Message;
+            metrics.Refused.WithLabels(e.Limit).Inc();
+            if (refusedFor != e.Limit)
+            {
+                Log.DocumentRefused(logger, options.Source, e.Message);
+            }
+
+            refused = refusedFor = e.Limit;
+            // Logged as the refusal it is, not again as a failed poll.
+            wasUp = false;
         }
         catch (TimeoutRejectedException)
         {
@@ -116,6 +140,11 @@ internal sealed class SourcePoller(
             // other and the last good values stay served, instead of the host stopping.
             failure = (documentBytes > 0 ? $"out of memory converting a {documentBytes}-byte document" : "out of memory reading the document")
                 + ": raise the container's memory limit or map fewer series";
+        }
+
+        if (refused is null)
+        {
+            refusedFor = null;
         }
 
         if (good is { } poll)
@@ -171,17 +200,19 @@ internal sealed class SourcePoller(
     {
         using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 256 });
         return options.Mappings is null
-            ? LeafExtractor.Extract(document.RootElement, options.MetricPrefix, AdapterMetrics.ReservedNames)
-            : MetricExtractor.Extract(document.RootElement, options.Mappings, AdapterMetrics.ReservedNames);
+            ? LeafExtractor.Extract(document.RootElement, options.MetricPrefix, AdapterMetrics.ReservedNames, options.MaxSeries)
+            : MetricExtractor.Extract(document.RootElement, options.Mappings, AdapterMetrics.ReservedNames, options.MaxSeries);
     }
 
-    /// <summary>The response body into <paramref name="buffer"/>, refusing more than <see cref="MaxDocumentBytes"/>.</summary>
-    private static async Task ReadBodyAsync(HttpContent content, ArrayBufferWriter<byte> buffer, CancellationToken cancellationToken)
+    /// <summary>The response body into <paramref name="buffer"/>, refusing more than <paramref name="maxBytes"/> without reading the rest.</summary>
+    private static async Task ReadBodyAsync(HttpContent content, ArrayBufferWriter<byte> buffer, int maxBytes, CancellationToken cancellationToken)
     {
         var expected = content.Headers.ContentLength;
-        if (expected > MaxDocumentBytes)
+        if (expected > maxBytes)
         {
-            throw new HttpRequestException($"response of {expected} bytes is over the limit of {MaxDocumentBytes} bytes");
+            throw new SourceLimitException(
+                SourceLimitException.DocumentBytes,
+                $"the document is {expected} bytes (Content-Length), over maxDocumentBytes ({maxBytes}); not read");
         }
 
         // With a Content-Length the first read has room for all of it (+1 to see the end); later
@@ -194,9 +225,11 @@ internal sealed class SourcePoller(
             while ((read = await stream.ReadAsync(buffer.GetMemory(sizeHint), cancellationToken)) > 0)
             {
                 buffer.Advance(read);
-                if (buffer.WrittenCount > MaxDocumentBytes)
+                if (buffer.WrittenCount > maxBytes)
                 {
-                    throw new HttpRequestException($"response is over the limit of {MaxDocumentBytes} bytes");
+                    throw new SourceLimitException(
+                        SourceLimitException.DocumentBytes,
+                        $"the document is over maxDocumentBytes ({maxBytes}); reading stopped there");
                 }
 
                 sizeHint = 0;

@@ -21,9 +21,16 @@ internal sealed class InProcessShipper : IAsyncDisposable
 
     public string HealthUrl => $"http://127.0.0.1:{Config.HealthPort}";
 
-    public static async Task<InProcessShipper> StartAsync(LoggingConfig config)
+    public static async Task<InProcessShipper> StartAsync(LoggingConfig config, ILoggerProvider? logs = null)
     {
-        var app = ShipperApplication.Create(config, logging => logging.SetMinimumLevel(LogLevel.Warning));
+        var app = ShipperApplication.Create(config, logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Warning);
+            if (logs is not null)
+            {
+                logging.AddProvider(logs);
+            }
+        });
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new InProcessShipper(app, config);
     }

@@ -17,7 +17,7 @@ public sealed class AdapterEndpointsTests
         config ??= new AdapterConfig { PollIntervalSeconds = 1, TimeoutSeconds = 1 };
         config.Source = source.Url.ToString();
         var adapter = await AdapterServer.StartAsync(config, ct);
-        await Eventually.UntilAsync(() => adapter.MetricsAsync(), t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal), "the first good poll");
+        await Eventually.UntilAsync(() => adapter.MetricsAsync(), t => t.Contains("\nprometheus_adapter_source_up 1\n", StringComparison.Ordinal), "the first good poll");
         return (source, adapter);
     }
 
@@ -78,7 +78,7 @@ public sealed class AdapterEndpointsTests
         await using var source = await JsonSource.StartAsync(ct);
         source.Text = "{\"queues\":[" + string.Join(',', Enumerable.Range(0, 6000).Select(i => $"{{\"depth\":{i},\"consumers\":{i % 7}}}")) + "]}";
         await using var adapter = await AdapterServer.StartAsync(new AdapterConfig { Source = source.Url.ToString(), PollIntervalSeconds = 1, TimeoutSeconds = 1 }, ct);
-        var text = await Eventually.UntilAsync(() => adapter.MetricsAsync(), t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal), "the first good poll");
+        var text = await Eventually.UntilAsync(() => adapter.MetricsAsync(), t => t.Contains("\nprometheus_adapter_source_up 1\n", StringComparison.Ordinal), "the first good poll");
 
         Assert.True(text.Length > 5 * 64 * 1024, $"the body is {text.Length} bytes");
         var depths = text.Split('\n').Where(l => l.StartsWith("queues_depth{", StringComparison.Ordinal)).ToList();

@@ -53,6 +53,9 @@ public sealed class AdapterOptionsTests
     [InlineData("""{"source":"http://a/b","metrics":[{"name":"prometheus_adapter_source_up","path":"x"}]}""", "metrics[0].name: 'prometheus_adapter_source_up': the prefix 'prometheus_adapter_' is reserved")]
     [InlineData("""{"source":"http://a/b","metrics":[{"name":"a","path":"x","scale":0}]}""", "metrics[0].scale: must be a finite number other than 0")]
     [InlineData("""{"source":"http://a/b","metrics":[{"name":"a","path":"x","type":"histogram"}]}""", "metrics[0].type: expected one of")]
+    [InlineData("""{"source":"http://a/b","metricPrefix":"app:"}""", "metricPrefix: 'app:': metric names should not contain ':'")]
+    [InlineData("""{"source":"http://a/b","maxSeries":0}""", "maxSeries")]
+    [InlineData("""{"source":"http://a/b","maxDocumentBytes":1000000000}""", "maxDocumentBytes")]
     public void Rejects_invalid_configuration_naming_the_key(string json, string expected)
     {
         var message = ErrorFor(json);

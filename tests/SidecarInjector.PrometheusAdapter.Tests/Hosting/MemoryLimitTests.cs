@@ -53,7 +53,8 @@ public sealed partial class MemoryLimitTests
         // 0x1800000 = 24 MiB of heap (a 32 MiB container), against a document of 400,000 series.
         // Polls 5 s apart with a 5 s timeout, not 1 s: the first failing poll, the only one logged,
         // must fail on memory, not on a timeout reading the ~14 MB document on a loaded machine.
-        using var adapter = StartAdapter(source, heapLimitHex: "1800000", pollIntervalSeconds: 5, timeoutSeconds: 5);
+        // Limits raised past the heap, so the document reaches conversion and memory runs out there.
+        using var adapter = StartAdapter(source, heapLimitHex: "1800000", pollIntervalSeconds: 5, timeoutSeconds: 5, limits: ",\"maxDocumentBytes\":67108864,\"maxSeries\":10000000");
         using var http = (await adapter.FirstGoodPollAsync(ct)).Http;
 
         source.Body = Queues(200_000);
@@ -86,7 +87,7 @@ public sealed partial class MemoryLimitTests
         source.Body = Queues(20);
         await Eventually.UntilAsync(
             () => http.GetStringAsync("/metrics", ct),
-            t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal) && t.Contains("queues_depth{index=\"19\"} 19", StringComparison.Ordinal),
+            t => t.Contains("\nprometheus_adapter_source_up 1\n", StringComparison.Ordinal) && t.Contains("queues_depth{index=\"19\"} 19", StringComparison.Ordinal),
             "the adapter to recover",
             TimeSpan.FromSeconds(60),
             () => adapter.Output);
@@ -99,11 +100,11 @@ public sealed partial class MemoryLimitTests
         return double.Parse(line[series.Length..], CultureInfo.InvariantCulture);
     }
 
-    private static ChildProcess StartAdapter(JsonSource source, string heapLimitHex, int pollIntervalSeconds = 1, int timeoutSeconds = 5)
+    private static ChildProcess StartAdapter(JsonSource source, string heapLimitHex, int pollIntervalSeconds = 1, int timeoutSeconds = 5, string limits = "")
     {
         var environment = DockerfileEnv.Of("sidecar-images", "prometheus-adapter", "Dockerfile");
         environment["DOTNET_GCHeapHardLimit"] = heapLimitHex;
-        return ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":{{pollIntervalSeconds}},"timeoutSeconds":{{timeoutSeconds}}}""", environment);
+        return ChildProcess.StartAdapter($$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":{{pollIntervalSeconds}},"timeoutSeconds":{{timeoutSeconds}}{{limits}}}""", environment);
     }
 
     /// <summary>A document of <paramref name="count"/> queues, two series each (depth, consumers).</summary>

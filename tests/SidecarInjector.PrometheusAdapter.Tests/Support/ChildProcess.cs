@@ -115,7 +115,7 @@ internal sealed partial class ChildProcess : IDisposable
                     return string.Empty;
                 }
             },
-            t => t.Contains("prometheus_adapter_source_up 1", StringComparison.Ordinal),
+            t => t.Contains("\nprometheus_adapter_source_up 1\n", StringComparison.Ordinal),
             "the adapter process to serve its first good poll",
             TimeSpan.FromSeconds(60),
             () => Output);
