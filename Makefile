@@ -8,8 +8,9 @@ CONFIGURATION ?= Release
 TEST_RESULTS ?= TestResults
 IMAGE_REGISTRY ?= ghcr.io/sidecar-injector
 IMAGE_TAG ?= 0.1.0
-# Debian packages the real-process tests use: redis, twemproxy, promtool, rsyslog, wrk.
-TEST_DEB_PACKAGES := redis-server redis-tools nutcracker prometheus rsyslog wrk
+# Debian packages the real-process tests use: redis, twemproxy, promtool, rsyslog, wrk; the local
+# kubelet's busybox image and its namespaces (iproute2's ip, util-linux's unshare/nsenter/setpriv).
+TEST_DEB_PACKAGES := redis-server redis-tools nutcracker prometheus rsyslog wrk busybox iproute2 util-linux
 
 .PHONY: help
 help: ## List the targets.
