@@ -60,7 +60,11 @@ public sealed class LocalKubelet : IAsyncDisposable
     /// <summary>What happened, oldest first: "ns/pod Reason: message", like <c>kubectl get events</c>.</summary>
     public IReadOnlyList<string> Events => [.. events];
 
-    internal string WorkDirectory { get; }
+    /// <summary>Where the pods' volumes and the containers' writable layers live; removed on dispose.</summary>
+    public string WorkDirectory { get; }
+
+    /// <summary>The pod network's bridge (its pods' namespaces are sik&lt;id&gt;-N for sikbr&lt;id&gt;); removed on dispose.</summary>
+    public string BridgeName => Network.Bridge;
 
     internal PodNetwork Network { get; } = new();
 

@@ -105,6 +105,8 @@ internal sealed class PodWorker
             await Kubelet.Network.RemovePodAsync(networkNamespace, podIp!);
         }
 
+        Kubelet.Record(this, "SandboxDeleted", $"every container stopped; network namespace {networkNamespace} deleted");
+
         Kubelet.CleanUpLater(podDirectory);
     }
 
