@@ -49,8 +49,8 @@ internal sealed class KubeletTestBed : IAsyncDisposable
         }
     }
 
-    public void Create(string plural, string ns, string json) =>
-        Api.Store.Create(ResourceType.Get(plural), ns, (JsonObject)JsonNode.Parse(json)!);
+    public void Create(string plural, string ns, string json, string group = "") =>
+        Api.Store.Create(ResourceType.Get(plural, group), ns, (JsonObject)JsonNode.Parse(json)!);
 
     public JsonObject CreatePod(string ns, string json) =>
         Api.Store.Create(Pods, ns, (JsonObject)JsonNode.Parse(json)!);
