@@ -41,6 +41,11 @@ test: deps ## Run the whole test suite (Docker/k3s tests skip when no Docker eng
 test-e2e: ## Run only the k3s end-to-end tests (needs a Docker engine).
 	dotnet test --project tests/SidecarInjector.E2E.Tests -c $(CONFIGURATION)
 
+.PHONY: e2e-local
+e2e-local: deps ## Run the local-cluster tests (the local kubelet runs pods as Linux processes; needs root).
+	dotnet build tests/SidecarInjector.E2E.Tests -c $(CONFIGURATION)
+	dotnet test --project tests/SidecarInjector.E2E.Tests -c $(CONFIGURATION) --no-build --filter-trait 'Category=LocalKubelet'
+
 .PHONY: lint
 lint: ## Check formatting and code style (dotnet format --verify-no-changes).
 	dotnet format $(SLN) --verify-no-changes
