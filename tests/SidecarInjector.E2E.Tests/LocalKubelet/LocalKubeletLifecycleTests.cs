@@ -134,6 +134,39 @@ public sealed class LocalKubeletLifecycleTests
         Assert.DoesNotContain(Directory.GetFiles("/run/netns"), f => Path.GetFileName(f).StartsWith("sik" + bridge["sikbr".Length..] + "-", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_kubelet_removes_what_a_dead_kubelet_left_behind()
+    {
+        if (SidecarInjector.Testing.LocalKubelet.LocalKubelet.CannotRunReason is { } reason)
+        {
+            Assert.Skip(reason);
+        }
+
+        // A kubelet whose test host was killed: its process is gone, its directory, namespace and bridge are not.
+        // (0fff is below the ids kubelets pick, so no live kubelet owns it.)
+        var dead = System.Diagnostics.Process.Start("/bin/true")!;
+        await dead.WaitForExitAsync(TestContext.Current.CancellationToken);
+        var left = Path.Combine(Path.GetTempPath(), "local-kubelet-0fff");
+        Directory.CreateDirectory(Path.Combine(left, "pods"));
+        await File.WriteAllTextAsync(Path.Combine(left, "kubelet.pid"), dead.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), TestContext.Current.CancellationToken);
+        await Run("/bin/ip", "link", "add", "sikbr0fff", "type", "bridge");
+        await Run("/bin/ip", "netns", "add", "sik0fff-2");
+
+        await using (await KubeletTestBed.StartAsync())
+        {
+            Assert.False(Directory.Exists(left));
+            Assert.False(Directory.Exists("/sys/class/net/sikbr0fff"));
+            Assert.False(File.Exists("/run/netns/sik0fff-2"));
+        }
+    }
+
+    private static async Task Run(string file, params string[] arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(file, arguments);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(0, process.ExitCode);
+    }
+
     /// <summary>Processes whose command line or root is under the kubelet's directory (the containers, chrooted there).</summary>
     private static List<int> Processes(string work)
     {

@@ -12,6 +12,7 @@ namespace SidecarInjector.Testing.LocalKubelet;
 public sealed class LocalKubelet : IAsyncDisposable
 {
     private static readonly ResourceType Pods = ResourceType.Get("pods");
+    private const string OwnerFile = "kubelet.pid";
     private static readonly string[] Tools = ["/bin/ip", "/usr/bin/unshare", "/usr/bin/nsenter", "/usr/bin/setpriv", "/usr/bin/setsid", "/usr/bin/mount", "/usr/sbin/chroot"];
     private readonly ConcurrentDictionary<string, PodWorker> workers = new();
     private readonly ConcurrentDictionary<string, PodWorker> retired = new();
@@ -20,8 +21,9 @@ public sealed class LocalKubelet : IAsyncDisposable
     private readonly CancellationTokenSource stopping = new();
     private Task watch = Task.CompletedTask;
 
-    private LocalKubelet(FakeKubeApiServer api, LocalKubeletOptions options, string workDirectory)
+    private LocalKubelet(FakeKubeApiServer api, LocalKubeletOptions options, string id, string workDirectory)
     {
+        Network = new PodNetwork(id);
         Api = api;
         Options = options;
         WorkDirectory = workDirectory;
@@ -66,7 +68,7 @@ public sealed class LocalKubelet : IAsyncDisposable
     /// <summary>The pod network's bridge (its pods' namespaces are sik&lt;id&gt;-N for sikbr&lt;id&gt;); removed on dispose.</summary>
     public string BridgeName => Network.Bridge;
 
-    internal PodNetwork Network { get; } = new();
+    internal PodNetwork Network { get; }
 
     public static async Task<LocalKubelet> StartAsync(FakeKubeApiServer api, LocalKubeletOptions? options = null)
     {
@@ -75,9 +77,12 @@ public sealed class LocalKubelet : IAsyncDisposable
             throw new InvalidOperationException(reason);
         }
 
-        var work = Path.Combine(Path.GetTempPath(), $"local-kubelet-{Guid.NewGuid():N}"[..26]);
+        await RemoveLeftoversAsync();
+        var id = Random.Shared.Next(0x1000, 0x10000).ToString("x4", System.Globalization.CultureInfo.InvariantCulture);
+        var work = Path.Combine(Path.GetTempPath(), "local-kubelet-" + id);
         Directory.CreateDirectory(work);
-        var kubelet = new LocalKubelet(api, options ?? new LocalKubeletOptions(), work);
+        await File.WriteAllTextAsync(Path.Combine(work, OwnerFile), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var kubelet = new LocalKubelet(api, options ?? new LocalKubeletOptions(), id, work);
         try
         {
             await kubelet.Network.CreateAsync();
@@ -120,24 +125,7 @@ public sealed class LocalKubelet : IAsyncDisposable
         await Task.WhenAll(workers.Values.Select(w => w.TerminateAsync(TimeSpan.Zero, writeFinalStatus: false)).Concat(terminating.Values));
         workers.Clear();
         await Network.DisposeAsync();
-
-        // Container mounts live in namespaces that die with their processes; anything left in ours is unmounted lazily.
-        foreach (var line in File.ReadAllLines("/proc/self/mountinfo").Reverse())
-        {
-            var target = line.Split(' ')[4];
-            if (target.StartsWith(WorkDirectory, StringComparison.Ordinal))
-            {
-                await HostCommand.RunAsync("/usr/bin/umount", ["-l", target], check: false);
-            }
-        }
-
-        try
-        {
-            Directory.Delete(WorkDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        await RemoveDirectoryAsync(WorkDirectory);
     }
 
     internal void Record(PodWorker pod, string reason, string message) =>
@@ -263,6 +251,62 @@ public sealed class LocalKubelet : IAsyncDisposable
             await worker.TerminateAsync(TimeSpan.FromSeconds(graceSeconds), writeFinalStatus);
             then?.Invoke();
         });
+    }
+
+    /// <summary>
+    /// What a kubelet whose process died (a test host killed at a timeout) left: its containers (now
+    /// orphans, chrooted under its directory), mounts, network namespaces, bridge and directory.
+    /// </summary>
+    private static async Task RemoveLeftoversAsync()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), "local-kubelet-*"))
+        {
+            var owner = Path.Combine(dir, OwnerFile);
+            if (!File.Exists(owner) || !int.TryParse(await File.ReadAllTextAsync(owner), out var pid) || Directory.Exists($"/proc/{pid}"))
+            {
+                continue;
+            }
+
+            foreach (var process in Directory.GetDirectories("/proc"))
+            {
+                try
+                {
+                    if (int.TryParse(Path.GetFileName(process), out var orphan)
+                        && (new DirectoryInfo(Path.Combine(process, "root")).LinkTarget ?? string.Empty).StartsWith(dir, StringComparison.Ordinal))
+                    {
+                        Native.Kill(orphan, Native.SigKill);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Gone meanwhile.
+                }
+            }
+
+            await PodNetwork.RemoveAsync(Path.GetFileName(dir)["local-kubelet-".Length..]);
+            await RemoveDirectoryAsync(dir);
+        }
+    }
+
+    private static async Task RemoveDirectoryAsync(string directory)
+    {
+        // Container mounts live in namespaces that die with their processes; anything left in ours is unmounted lazily.
+        foreach (var line in File.ReadAllLines("/proc/self/mountinfo").Reverse())
+        {
+            var target = line.Split(' ')[4];
+            if (target.StartsWith(directory, StringComparison.Ordinal))
+            {
+                await HostCommand.RunAsync("/usr/bin/umount", ["-l", target], check: false);
+            }
+        }
+
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
     }
 
     private static string Key(JsonObject pod) => $"{pod["metadata"]?["namespace"]}/{pod["metadata"]?["name"]}";

@@ -15,10 +15,11 @@ internal sealed class PodNetwork : IAsyncDisposable
     private readonly HashSet<int> used = [];
     private bool created;
 
-    public PodNetwork()
+    /// <param name="id">Four hex digits naming the bridge (sikbrID) and the pods' namespaces (sikID-N).</param>
+    public PodNetwork(string id)
     {
         // A random /24 in 10.200-249.x and short names: several kubelets (test classes) share the host.
-        id = Random.Shared.Next(0x1000, 0xffff).ToString("x4", CultureInfo.InvariantCulture);
+        this.id = id;
         subnetPrefix = $"10.{Random.Shared.Next(200, 250)}.{Random.Shared.Next(0, 256)}.";
         Bridge = "sikbr" + id;
     }
@@ -81,7 +82,10 @@ internal sealed class PodNetwork : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => RemoveAsync(id, created);
+
+    /// <summary>Deletes the namespaces and the bridge of the network <paramref name="id"/> (also one a crashed kubelet left).</summary>
+    public static async ValueTask RemoveAsync(string id, bool bridge = true)
     {
         foreach (var ns in (await HostCommand.RunAsync("/bin/ip", ["netns", "list"], check: false)).Split('\n'))
         {
@@ -92,9 +96,9 @@ internal sealed class PodNetwork : IAsyncDisposable
             }
         }
 
-        if (created)
+        if (bridge)
         {
-            await HostCommand.RunAsync("/bin/ip", ["link", "del", Bridge], check: false);
+            await HostCommand.RunAsync("/bin/ip", ["link", "del", "sikbr" + id], check: false);
         }
     }
 }
