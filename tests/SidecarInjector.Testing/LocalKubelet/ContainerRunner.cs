@@ -288,10 +288,10 @@ internal sealed class ContainerRunner
     /// </summary>
     private async Task<bool> RunProbeAsync(JsonObject probe, string kind, ContainerProcess running, Action<bool> onResult, CancellationToken ct)
     {
-        var period = TimeSpan.FromSeconds(probe["periodSeconds"]?.GetValue<int>() ?? 10);
-        var failureThreshold = probe["failureThreshold"]?.GetValue<int>() ?? 3;
-        var successThreshold = probe["successThreshold"]?.GetValue<int>() ?? 1;
-        await Task.Delay(TimeSpan.FromSeconds(probe["initialDelaySeconds"]?.GetValue<int>() ?? 0), ct);
+        var period = TimeSpan.FromSeconds(JsonNumber.Int(probe["periodSeconds"]) ?? 10);
+        var failureThreshold = JsonNumber.Int(probe["failureThreshold"]) ?? 3;
+        var successThreshold = JsonNumber.Int(probe["successThreshold"]) ?? 1;
+        await Task.Delay(TimeSpan.FromSeconds(JsonNumber.Int(probe["initialDelaySeconds"]) ?? 0), ct);
         int failures = 0, successes = 0;
         while (!ct.IsCancellationRequested)
         {
@@ -317,7 +317,7 @@ internal sealed class ContainerRunner
                     onResult(false);
                     if (kind is "Startup" or "Liveness")
                     {
-                        var grace = probe["terminationGracePeriodSeconds"]?.GetValue<long>() ?? pod.TerminationGracePeriodSeconds;
+                        var grace = JsonNumber.Long(probe["terminationGracePeriodSeconds"]) ?? pod.TerminationGracePeriodSeconds;
                         _ = KillAsync(running, DateTimeOffset.UtcNow.AddSeconds(grace), $"Container {Name} failed {kind.ToLowerInvariant()} probe, will be restarted");
                         return false;
                     }
@@ -343,7 +343,7 @@ internal sealed class ContainerRunner
             using var limit = new CancellationTokenSource(Max(deadline - DateTimeOffset.UtcNow, TimeSpan.Zero));
             try
             {
-                if (preStop["sleep"]?["seconds"]?.GetValue<long>() is { } seconds)
+                if (JsonNumber.Long(preStop["sleep"]?["seconds"]) is { } seconds)
                 {
                     await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(seconds), limit.Token), running.Exited);
                 }

@@ -205,7 +205,7 @@ public sealed class LocalKubelet : IAsyncDisposable
         {
             if (existing is not null)
             {
-                var grace = pod["metadata"]?["deletionGracePeriodSeconds"]?.GetValue<long>() ?? existing.TerminationGracePeriodSeconds;
+                var grace = JsonNumber.Long(pod["metadata"]?["deletionGracePeriodSeconds"]) ?? existing.TerminationGracePeriodSeconds;
                 var (ns, name) = (existing.Namespace, existing.Name);
                 StopInBackground(key, existing, grace, writeFinalStatus: true, then: () =>
                 {

@@ -55,7 +55,7 @@ internal sealed class PodWorker
 
     public string Uid { get; }
 
-    public long TerminationGracePeriodSeconds => Pod["spec"]?["terminationGracePeriodSeconds"]?.GetValue<long>() ?? 30;
+    public long TerminationGracePeriodSeconds => JsonNumber.Long(Pod["spec"]?["terminationGracePeriodSeconds"]) ?? 30;
 
     private string RestartPolicy => Pod["spec"]?["restartPolicy"]?.GetValue<string>() ?? "Always";
 
@@ -132,16 +132,16 @@ internal sealed class PodWorker
             throw new ContainerConfigException($"container {runner.Name}: no command specified and the image has no entry point");
         }
 
-        var runAsUser = security["runAsUser"]?.GetValue<long>() ?? podSecurity["runAsUser"]?.GetValue<long>();
+        var runAsUser = JsonNumber.Long(security["runAsUser"]) ?? JsonNumber.Long(podSecurity["runAsUser"]);
         var uid = runAsUser ?? image.User;
-        var gid = security["runAsGroup"]?.GetValue<long>() ?? podSecurity["runAsGroup"]?.GetValue<long>() ?? (uid == image.User ? image.Group : 0);
+        var gid = JsonNumber.Long(security["runAsGroup"]) ?? JsonNumber.Long(podSecurity["runAsGroup"]) ?? (uid == image.User ? image.Group : 0);
         if ((security["runAsNonRoot"] ?? podSecurity["runAsNonRoot"])?.GetValue<bool>() == true && uid == 0)
         {
             throw new ContainerConfigException($"container has runAsNonRoot and image will run as root (pod: \"{Name}_{Namespace}({Uid})\", container: {runner.Name})");
         }
 
-        var groups = (podSecurity["supplementalGroups"] as JsonArray ?? []).Select(g => g!.GetValue<long>()).ToList();
-        if (podSecurity["fsGroup"]?.GetValue<long>() is { } fsGroup)
+        var groups = (podSecurity["supplementalGroups"] as JsonArray ?? []).Select(g => JsonNumber.Long(g) ?? 0).ToList();
+        if (JsonNumber.Long(podSecurity["fsGroup"]) is { } fsGroup)
         {
             groups.Add(fsGroup);
         }

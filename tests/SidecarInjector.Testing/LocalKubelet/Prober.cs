@@ -18,7 +18,7 @@ internal static class Prober
     /// <summary>Returns null on success, else why it failed.</summary>
     public static async Task<string?> CheckAsync(JsonObject probe, JsonObject container, ContainerProcess process, CancellationToken cancellationToken)
     {
-        var timeout = TimeSpan.FromSeconds(probe["timeoutSeconds"]?.GetValue<int>() ?? 1);
+        var timeout = TimeSpan.FromSeconds(JsonNumber.Int(probe["timeoutSeconds"]) ?? 1);
         try
         {
             if (probe["exec"] is JsonObject exec)
@@ -76,18 +76,13 @@ internal static class Prober
 
     private static int Port(JsonNode? port, JsonObject container)
     {
-        if (port is JsonValue value && value.TryGetValue<int>(out var number))
+        if (JsonNumber.Int(port) is { } number)
         {
             return number;
         }
 
         var name = port?.GetValue<string>() ?? string.Empty;
-        if (int.TryParse(name, CultureInfo.InvariantCulture, out number))
-        {
-            return number;
-        }
-
-        return (container["ports"] as JsonArray ?? []).FirstOrDefault(p => p?["name"]?.GetValue<string>() == name)?["containerPort"]?.GetValue<int>()
+        return JsonNumber.Int((container["ports"] as JsonArray ?? []).FirstOrDefault(p => p?["name"]?.GetValue<string>() == name)?["containerPort"])
             ?? throw new InvalidOperationException($"probe port \"{name}\" is not a port of container \"{container["name"]}\"");
     }
 }

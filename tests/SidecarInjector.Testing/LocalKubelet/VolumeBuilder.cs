@@ -19,7 +19,7 @@ internal sealed class VolumeBuilder(
     public Dictionary<string, string> Build(JsonObject pod, string volumesDirectory)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        var fsGroup = pod["spec"]?["securityContext"]?["fsGroup"]?.GetValue<long>();
+        var fsGroup = JsonNumber.Long(pod["spec"]?["securityContext"]?["fsGroup"]);
         foreach (var volume in pod["spec"]?["volumes"] as JsonArray ?? [])
         {
             var name = volume?["name"]?.GetValue<string>() ?? string.Empty;
@@ -74,22 +74,22 @@ internal sealed class VolumeBuilder(
         int defaultMode;
         if (volume["configMap"] is JsonObject cm)
         {
-            defaultMode = cm["defaultMode"]?.GetValue<int>() ?? 420;
+            defaultMode = JsonNumber.Int(cm["defaultMode"]) ?? 420;
             AddKeys(files, "ConfigMap", cm, cm["name"]?.GetValue<string>(), pod, name);
         }
         else if (volume["secret"] is JsonObject secret)
         {
-            defaultMode = secret["defaultMode"]?.GetValue<int>() ?? 420;
+            defaultMode = JsonNumber.Int(secret["defaultMode"]) ?? 420;
             AddKeys(files, "Secret", secret, secret["secretName"]?.GetValue<string>(), pod, name);
         }
         else if (volume["downwardAPI"] is JsonObject downward)
         {
-            defaultMode = downward["defaultMode"]?.GetValue<int>() ?? 420;
+            defaultMode = JsonNumber.Int(downward["defaultMode"]) ?? 420;
             AddDownward(files, downward, pod);
         }
         else if (volume["projected"] is JsonObject projected)
         {
-            defaultMode = projected["defaultMode"]?.GetValue<int>() ?? 420;
+            defaultMode = JsonNumber.Int(projected["defaultMode"]) ?? 420;
             foreach (var source in projected["sources"] as JsonArray ?? [])
             {
                 if (source?["configMap"] is JsonObject pcm)
@@ -110,7 +110,7 @@ internal sealed class VolumeBuilder(
                         pod["metadata"]?["namespace"]?.GetValue<string>() ?? "default",
                         pod["spec"]?["serviceAccountName"]?.GetValue<string>() ?? "default",
                         token["audience"]?.GetValue<string>(),
-                        token["expirationSeconds"]?.GetValue<long>() ?? 3600,
+                        JsonNumber.Long(token["expirationSeconds"]) ?? 3600,
                         pod["metadata"]?["name"]?.GetValue<string>() ?? string.Empty,
                         pod["metadata"]?["uid"]?.GetValue<string>() ?? string.Empty);
                     files.Add((token["path"]?.GetValue<string>() ?? "token", Encoding.UTF8.GetBytes(issueToken(request)), null));
@@ -174,7 +174,7 @@ internal sealed class VolumeBuilder(
                     throw new ContainerConfigException($"MountVolume.SetUp failed for volume \"{volume}\": configuration key \"{key}\" not found in {kind} {pod["metadata"]?["namespace"]}/{objectName}");
                 }
 
-                files.Add((item?["path"]?.GetValue<string>() ?? key, content, item?["mode"]?.GetValue<int>()));
+                files.Add((item?["path"]?.GetValue<string>() ?? key, content, JsonNumber.Int(item?["mode"])));
             }
 
             return;
@@ -205,7 +205,7 @@ internal sealed class VolumeBuilder(
                 continue;
             }
 
-            files.Add((item?["path"]?.GetValue<string>() ?? string.Empty, Encoding.UTF8.GetBytes(value), item?["mode"]?.GetValue<int>()));
+            files.Add((item?["path"]?.GetValue<string>() ?? string.Empty, Encoding.UTF8.GetBytes(value), JsonNumber.Int(item?["mode"])));
         }
     }
 

@@ -103,7 +103,7 @@ public sealed class WorkloadController : IAsyncDisposable
             var meta = deployment["metadata"]!;
             var ns = meta["namespace"]!.GetValue<string>();
             var uid = meta["uid"]!.GetValue<string>();
-            var replicas = deployment["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+            var replicas = JsonNumber.Int(deployment["spec"]?["replicas"]) ?? 1;
             var hash = TemplateHash(deployment["spec"]?["template"]);
             var name = $"{meta["name"]}-{hash}";
             var owned = replicaSets.Where(rs => OwnedBy(rs, uid)).ToList();
@@ -128,7 +128,7 @@ public sealed class WorkloadController : IAsyncDisposable
                     ["spec"] = new JsonObject { ["replicas"] = replicas, ["selector"] = selector, ["template"] = template },
                 });
             }
-            else if (current["spec"]?["replicas"]?.GetValue<int>() != replicas)
+            else if (JsonNumber.Int(current["spec"]?["replicas"]) != replicas)
             {
                 api.Store.Update(ReplicaSets, ns, name, rs =>
                 {
@@ -137,8 +137,8 @@ public sealed class WorkloadController : IAsyncDisposable
                 }, statusOnly: false);
             }
 
-            var newReady = current["status"]?["readyReplicas"]?.GetValue<int>() ?? 0;
-            foreach (var old in owned.Where(rs => rs["metadata"]!["name"]!.GetValue<string>() != name && rs["spec"]?["replicas"]?.GetValue<int>() != 0))
+            var newReady = JsonNumber.Int(current["status"]?["readyReplicas"]) ?? 0;
+            foreach (var old in owned.Where(rs => rs["metadata"]!["name"]!.GetValue<string>() != name && JsonNumber.Int(rs["spec"]?["replicas"]) != 0))
             {
                 // The old pods go once the new ones serve: availability through a rollout.
                 if (newReady >= replicas)
@@ -155,10 +155,10 @@ public sealed class WorkloadController : IAsyncDisposable
             var status = new JsonObject
             {
                 ["observedGeneration"] = meta["generation"]?.DeepClone(),
-                ["replicas"] = all.Sum(rs => rs["status"]?["replicas"]?.GetValue<int>() ?? 0),
-                ["updatedReplicas"] = current["status"]?["replicas"]?.GetValue<int>() ?? 0,
-                ["readyReplicas"] = all.Sum(rs => rs["status"]?["readyReplicas"]?.GetValue<int>() ?? 0),
-                ["availableReplicas"] = all.Sum(rs => rs["status"]?["readyReplicas"]?.GetValue<int>() ?? 0),
+                ["replicas"] = all.Sum(rs => JsonNumber.Int(rs["status"]?["replicas"]) ?? 0),
+                ["updatedReplicas"] = JsonNumber.Int(current["status"]?["replicas"]) ?? 0,
+                ["readyReplicas"] = all.Sum(rs => JsonNumber.Int(rs["status"]?["readyReplicas"]) ?? 0),
+                ["availableReplicas"] = all.Sum(rs => JsonNumber.Int(rs["status"]?["readyReplicas"]) ?? 0),
             };
             UpdateStatus(Deployments, ns, meta["name"]!.GetValue<string>(), status);
         }
@@ -195,7 +195,7 @@ public sealed class WorkloadController : IAsyncDisposable
             var ns = meta["namespace"]!.GetValue<string>();
             var name = meta["name"]!.GetValue<string>();
             var uid = meta["uid"]!.GetValue<string>();
-            var replicas = rs["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+            var replicas = JsonNumber.Int(rs["spec"]?["replicas"]) ?? 1;
             var owned = pods.Where(p => OwnedBy(p, uid)).ToList();
             foreach (var ended in owned.Where(p => p["status"]?["phase"]?.GetValue<string>() is "Succeeded" or "Failed"))
             {
