@@ -8,8 +8,10 @@ CONFIGURATION ?= Release
 TEST_RESULTS ?= TestResults
 IMAGE_REGISTRY ?= ghcr.io/sidecar-injector
 IMAGE_TAG ?= 0.1.0
-# Debian packages the real-process tests use: redis, twemproxy, promtool, rsyslog, wrk.
-TEST_DEB_PACKAGES := redis-server redis-tools nutcracker prometheus rsyslog wrk python3-yaml
+# Debian packages the real-process tests use: redis, twemproxy, promtool, rsyslog, wrk, PyYAML (YAML 1.1
+# reading of `inject` output); the local kubelet's busybox image and its namespaces (iproute2's ip,
+# util-linux's unshare/nsenter/setpriv).
+TEST_DEB_PACKAGES := redis-server redis-tools nutcracker prometheus rsyslog wrk python3-yaml busybox iproute2 util-linux
 
 .PHONY: help
 help: ## List the targets.
@@ -39,6 +41,11 @@ test: deps ## Run the whole test suite (Docker/k3s tests skip when no Docker eng
 .PHONY: test-e2e
 test-e2e: ## Run only the k3s end-to-end tests (needs a Docker engine).
 	dotnet test --project tests/SidecarInjector.E2E.Tests -c $(CONFIGURATION)
+
+.PHONY: e2e-local
+e2e-local: deps ## Run the local-cluster tests (the local kubelet runs pods as Linux processes; needs root).
+	dotnet build tests/SidecarInjector.E2E.Tests -c $(CONFIGURATION)
+	dotnet test --project tests/SidecarInjector.E2E.Tests -c $(CONFIGURATION) --no-build --filter-trait 'Category=LocalKubelet'
 
 .PHONY: lint
 lint: ## Check formatting and code style (dotnet format --verify-no-changes).
