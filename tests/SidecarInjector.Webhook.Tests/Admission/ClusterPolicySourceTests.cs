@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using k8s;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Testing.FakeApiServer.Rbac;
