@@ -119,7 +119,7 @@ public static partial class ContainerValidator
 
         for (var i = 0; i < list.Count; i++)
         {
-            var name = Text(list[i]?["name"]);
+            var name = Text((list[i] as JsonObject)?["name"]);
             if (string.IsNullOrEmpty(name))
             {
                 problems.Add(new ValidationProblem($"{path}[{i}].name", "required"));
@@ -143,7 +143,7 @@ public static partial class ContainerValidator
         for (var i = 0; i < list.Count; i++)
         {
             var at = $"{path}[{i}]";
-            var name = Text(list[i]?["name"]);
+            var name = Text((list[i] as JsonObject)?["name"]);
             if (string.IsNullOrEmpty(name))
             {
                 problems.Add(new ValidationProblem($"{at}.name", "required"));
@@ -153,7 +153,7 @@ public static partial class ContainerValidator
                 problems.Add(new ValidationProblem($"{at}.name", $"volume '{name}' not found"));
             }
 
-            var mountPath = Text(list[i]?["mountPath"]);
+            var mountPath = Text((list[i] as JsonObject)?["mountPath"]);
             if (string.IsNullOrEmpty(mountPath))
             {
                 problems.Add(new ValidationProblem($"{at}.mountPath", "required"));
@@ -167,7 +167,7 @@ public static partial class ContainerValidator
                 problems.Add(new ValidationProblem($"{at}.mountPath", $"'{mountPath}' must be unique: another mount of this container uses it"));
             }
 
-            if (Text(list[i]?["subPath"]) is { Length: > 0 } subPath
+            if (Text((list[i] as JsonObject)?["subPath"]) is { Length: > 0 } subPath
                 && (subPath.StartsWith('/') || subPath.Split('/').Contains("..")))
             {
                 problems.Add(new ValidationProblem($"{at}.subPath", $"'{subPath}' must be a relative path without '..'"));
@@ -184,7 +184,7 @@ public static partial class ContainerValidator
         }
 
         ValidateHandler(probe, path, portNames, problems);
-        if (probe["grpc"]?["port"] is { } grpcPort && Integer(grpcPort) is not (>= 1 and <= 65535))
+        if ((probe["grpc"] as JsonObject)?["port"] is { } grpcPort && Integer(grpcPort) is not (>= 1 and <= 65535))
         {
             problems.Add(new ValidationProblem($"{path}.grpc.port", $"must be a port number between 1 and 65535, got {grpcPort.ToJsonString()}"));
         }

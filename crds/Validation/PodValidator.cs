@@ -26,7 +26,7 @@ public static class PodValidator
         {
             for (var i = 0; i < volumeList.Count; i++)
             {
-                var name = Text(volumeList[i]?["name"]);
+                var name = Text((volumeList[i] as JsonObject)?["name"]);
                 if (string.IsNullOrEmpty(name))
                 {
                     problems.Add(new ValidationProblem($"spec.volumes[{i}].name", "required"));
