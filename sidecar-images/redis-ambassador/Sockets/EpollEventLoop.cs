@@ -189,11 +189,7 @@ internal sealed partial class EpollEventLoop : SocketEventLoop
     {
         try
         {
-            if ((flags & (EpollRdHup | EpollHup | EpollErr)) != 0)
-            {
-                stream.OnPeerClosed();
-            }
-            else if ((flags & EpollIn) != 0)
+            if ((flags & (EpollIn | EpollRdHup | EpollHup | EpollErr)) != 0)
             {
                 stream.Readable.Set();
             }

@@ -73,8 +73,7 @@ public sealed class UpstreamConnection : IDisposable
 
             if (timeoutTicks > 0)
             {
-                // A request retried after a failure keeps the deadline it was given when it first arrived.
-                request.Deadline = Math.Min(request.Deadline, Stopwatch.GetTimestamp() + timeoutTicks);
+                request.Deadline = Stopwatch.GetTimestamp() + timeoutTicks;
             }
 
             queued.Add(request);
