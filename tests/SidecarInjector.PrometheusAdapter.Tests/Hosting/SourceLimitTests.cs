@@ -102,9 +102,9 @@ public sealed class SourceLimitTests
         var ct = TestContext.Current.CancellationToken;
         await using var source = await JsonSource.StartAsync(ct);
         source.Text = """{"orders": 5}""";
-        // Within the limits and slow: 400 mappings over every element of an array, none with the value
+        // Within the limits and slow: 1200 mappings over every element of an array, none with the value
         // asked for, so millions of lookups make no series (each is dropped as not_a_number).
-        var mappings = string.Join(',', Enumerable.Range(0, 400).Select(i => $$"""{"name":"m{{i}}","path":"items[*]","value":"missing"}"""));
+        var mappings = string.Join(',', Enumerable.Range(0, 1200).Select(i => $$"""{"name":"m{{i}}","path":"items[*]","value":"missing"}"""));
         var config = $$"""{"source":"{{source.Url}}","listen":"127.0.0.1:0","pollIntervalSeconds":1,"timeoutSeconds":1,"metrics":[{"name":"orders","path":"orders"},{{mappings}}]}""";
         using var adapter = ChildProcess.StartAdapter(config);
         var (http, _) = await adapter.FirstGoodPollAsync(ct);
