@@ -13,6 +13,8 @@ namespace SidecarInjector.Testing.LocalKubelet;
 internal sealed class ContainerProcess : IDisposable
 {
     private readonly Process process;
+    // The id read once at start: Process.Id throws once the Process is disposed, and a stop can race a dispose.
+    private int pid;
     private readonly TaskCompletionSource<int> exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ContainerProcess(Process process, ContainerLaunch launch)
@@ -23,7 +25,7 @@ internal sealed class ContainerProcess : IDisposable
 
     public ContainerLaunch Launch { get; }
 
-    public int Pid => process.Id;
+    public int Pid => pid;
 
     public Task<int> Exited => exited.Task;
 
@@ -83,6 +85,7 @@ internal sealed class ContainerProcess : IDisposable
         process.ErrorDataReceived += (_, e) => OnLine(e);
         process.Exited += (_, _) => Done();
         process.Start();
+        container.pid = process.Id;
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -94,15 +97,20 @@ internal sealed class ContainerProcess : IDisposable
     {
         if (!exited.Task.IsCompleted)
         {
-            Native.Kill(process.Id, signal);
+            Native.Kill(pid, signal);
         }
     }
 
     /// <summary>SIGKILL to the whole container (its process group), as killing a pid namespace's init does.</summary>
     public void KillAll()
     {
-        Native.Kill(-process.Id, Native.SigKill);
-        Native.Kill(process.Id, Native.SigKill);
+        if (pid == 0)
+        {
+            return;
+        }
+
+        Native.Kill(-pid, Native.SigKill);
+        Native.Kill(pid, Native.SigKill);
     }
 
     /// <summary>
@@ -112,7 +120,7 @@ internal sealed class ContainerProcess : IDisposable
     public async Task<(int ExitCode, string Output)?> ExecAsync(IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var info = new ProcessStartInfo("/usr/bin/nsenter") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { $"--target={process.Id}", "--mount", "--net", "--uts", "--root", "--wd" }
+        foreach (var argument in new[] { $"--target={pid}", "--mount", "--net", "--uts", "--root", "--wd" }
             .Concat(Launch.Identity.SetprivArguments()).Append("/usr/bin/env").Append("--").Concat(command))
         {
             info.ArgumentList.Add(argument);
