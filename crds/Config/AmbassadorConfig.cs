@@ -39,6 +39,11 @@ public sealed class AmbassadorConfig
     [Range(1, 600000)]
     public int CommandTimeoutMs { get; set; } = 5000;
 
+    [JsonPropertyName("maxRequestBytes")]
+    [Description("Largest request (one command, all its arguments) a client may send; a longer one is refused as Redis refuses a bulk string over proto-max-bulk-len (-ERR Protocol error: invalid bulk length) and the client is disconnected. It bounds what one client can make the sidecar buffer: keep it well under the container's memory limit.")]
+    [Range(65536, 1073741824)]
+    public int MaxRequestBytes { get; set; } = 8 * 1024 * 1024;
+
     [JsonPropertyName("retries")]
     [Description("Retries of read commands that never reached the server.")]
     public AmbassadorRetryConfig Retries { get; set; } = new();

@@ -18,7 +18,7 @@ public sealed class CircuitBreakerConfig
     public int SamplingDurationMs { get; set; } = 10000;
 
     [JsonPropertyName("recoveryTimeoutMs")]
-    [Description("How long the circuit stays open before one trial request (half-open).")]
+    [Description("How long the circuit stays open before one client request is let through as a trial (half-open); the health probe, which connects and PINGs every second while it is open, closes it earlier at the upstream's first answer.")]
     [Range(100, 3600000)]
     public int RecoveryTimeoutMs { get; set; } = 30000;
 }

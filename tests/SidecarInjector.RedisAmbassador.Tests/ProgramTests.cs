@@ -1,34 +1,21 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
+using SidecarInjector.Crds.Config;
+using SidecarInjector.Crds.Serialization;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests;
 
-/// <summary>The published program as a real process: configuration errors and SIGTERM.</summary>
+/// <summary>The published program as a real process: configuration errors, the sample policy as the kubelet starts it, SIGTERM.</summary>
 [Trait("Category", "Integration")]
 public sealed class ProgramTests
 {
-    private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "redis-ambassador.dll");
+    private static Process Start(string? sidecarConfig, params string[] args) => AmbassadorProcess.Start(sidecarConfig, new Dictionary<string, string>(), args);
 
-    private static Process Start(string? sidecarConfig, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(Dll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment.Remove("SIDECAR_CONFIG");
-        if (sidecarConfig is not null)
-        {
-            start.Environment["SIDECAR_CONFIG"] = sidecarConfig;
-        }
-
-        return Process.Start(start)!;
-    }
+    private static Process Start(string? sidecarConfig, IReadOnlyDictionary<string, string> environment) => AmbassadorProcess.Start(sidecarConfig, environment);
 
     [Theory]
     [InlineData("""{"upstream": "http://redis:6379"}""", "SIDECAR_CONFIG: upstream")]
@@ -101,7 +88,7 @@ public sealed class ProgramTests
 
             // A slow command is in flight when SIGTERM arrives: its reply must still come back.
             await client.SendAsync(["DEBUG", "SLEEP", "4"]);
-            await WaitUntilRedisIsBusyAsync(redis.Port);
+            await redis.WaitUntilBusyAsync();
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()]))
             {
                 await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
@@ -166,46 +153,90 @@ public sealed class ProgramTests
         }
     }
 
-    private static async Task WaitReadyAsync(int adminPort)
+    // The sample policy's sidecar started as the kubelet starts it: its ambassador section as SIDECAR_CONFIG (pointed
+    // at a local redis-server), its env with the values of the Secrets that exist. On a fresh cluster the optional
+    // Secret does not, so the variable is not set at all.
+    [Theory]
+    [InlineData(null, null, HttpStatusCode.OK, "")]
+    [InlineData("pw", null, HttpStatusCode.ServiceUnavailable, "not ready: NOAUTH Authentication required.")]
+    [InlineData("pw", "wrong", HttpStatusCode.ServiceUnavailable, "WRONGPASS invalid username-password pair")]
+    [InlineData("pw", "pw", HttpStatusCode.OK, "")]
+    public async Task Runs_the_sample_policy_with_and_without_its_optional_password_secret(
+        string? requirePass, string? secretPassword, HttpStatusCode expected, string reason)
     {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
-        await Eventually.UntilAsync(
-            async () =>
+        await using var redis = requirePass is null ? await RedisServer.StartAsync() : await RedisServer.StartAsync("--requirepass", requirePass);
+        var policy = Assert.Single(PolicyLoader.Load(RepoPaths.Of("crds", "samples", "ambassador-policy.yaml")));
+        var sidecar = Assert.Single(policy.Spec.Sidecars);
+        var config = sidecar.Ambassador!;
+        var listenPort = FreePort.Next();
+        config.Listen = $"127.0.0.1:{listenPort}";
+        config.Upstream = redis.Url;
+        config.AdminPort = FreePort.Next();
+        var environment = new Dictionary<string, string>();
+        foreach (var variable in sidecar.Env ?? [])
+        {
+            if (variable.ValueFrom?.SecretKeyRef is { } secret)
             {
-                try
+                Assert.True(secret.Optional == true, $"env {variable.Name}: the Secret {secret.Name} is not optional, and a fresh cluster has none");
+                if (secretPassword is not null)
                 {
-                    return (await http.GetAsync("/readyz", TestContext.Current.CancellationToken)).StatusCode;
+                    environment[variable.Name] = secretPassword;
                 }
-                catch (HttpRequestException)
+            }
+            else if (variable.Value is not null)
+            {
+                environment[variable.Name] = variable.Value;
+            }
+        }
+
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var process = Start(JsonSerializer.Serialize(config, SidecarConfigJson.Default.AmbassadorConfig), environment);
+        process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? string.Empty);
+        process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? string.Empty);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{config.AdminPort}") };
+            var (status, body) = await Eventually.UntilAsync(
+                async () =>
                 {
-                    return HttpStatusCode.ServiceUnavailable;
-                }
-            },
-            s => s == HttpStatusCode.OK,
-            "ambassador process ready",
-            TimeSpan.FromSeconds(60));
+                    try
+                    {
+                        using var response = await http.GetAsync("/readyz", TestContext.Current.CancellationToken);
+                        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return (HttpStatusCode.BadGateway, "not listening");
+                    }
+                },
+                r => (r.Item1 == expected && r.Item2.Contains(reason, StringComparison.Ordinal)) || process.HasExited,
+                $"/readyz {(int)expected} {reason}",
+                TimeSpan.FromSeconds(60),
+                () => string.Join('\n', output));
+
+            Assert.False(process.HasExited, $"the ambassador exited with {(process.HasExited ? process.ExitCode : 0)}: {string.Join('\n', output)}");
+            Assert.Equal(expected, status);
+            if (expected == HttpStatusCode.OK)
+            {
+                using var client = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, listenPort));
+                Assert.Equal("OK", await client.CallAsync("SET", "k", "v"));
+                Assert.Equal("v", await client.CallAsync("GET", "k"));
+            }
+            else
+            {
+                Assert.StartsWith("not ready: ", body);
+            }
+
+            // Said once at start when there is no password to send; never when there is one.
+            Assert.Equal(secretPassword is null ? 1 : 0, output.Count(line => line.Contains("REDIS_PASSWORD is not set", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            process.Kill();
+        }
     }
 
-    // Redis is single-threaded: once it stops answering PING, the DEBUG SLEEP sent through the ambassador is running.
-    private static async Task WaitUntilRedisIsBusyAsync(int port)
-    {
-        await Eventually.UntilAsync(
-            async () =>
-            {
-                using var direct = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
-                await direct.SendAsync(["PING"]);
-                try
-                {
-                    // Idle, Redis answers in microseconds; a second leaves room for a loaded machine.
-                    await direct.ReadAsync(timeoutSeconds: 1);
-                    return false;
-                }
-                catch (OperationCanceledException)
-                {
-                    return true;
-                }
-            },
-            busy => busy,
-            "DEBUG SLEEP running in redis-server");
-    }
+    private static Task WaitReadyAsync(int adminPort) => AmbassadorProcess.WaitReadyAsync(adminPort);
 }

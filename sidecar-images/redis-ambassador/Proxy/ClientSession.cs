@@ -47,9 +47,13 @@ internal sealed class ClientSession
     private readonly AmbassadorMetrics metrics;
     private readonly ILogger logger;
     private readonly EndPoint? remote;
+    private readonly int maxRequestBytes;
+
+    // The most a read buffer needs: the longest request, a header line (Redis's 64 KiB) and a read's room.
+    private readonly long maxBuffer;
 
     // What was read and not yet used: input[inputStart..inputEnd].
-    private byte[] input = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+    private byte[] input = RequestBuffers.Rent(ReadBufferSize);
     private int inputStart;
     private int inputEnd;
 
@@ -69,8 +73,10 @@ internal sealed class ClientSession
     private CancellationTokenSource? session;
 
     /// <param name="client">The connected client; the session closes it.</param>
-    public ClientSession(Stream client, EndPoint? remote, int slot, UpstreamExecutor executor, AmbassadorMetrics metrics, ILogger logger)
+    public ClientSession(Stream client, EndPoint? remote, int slot, int maxRequestBytes, UpstreamExecutor executor, AmbassadorMetrics metrics, ILogger logger)
     {
+        this.maxRequestBytes = maxRequestBytes;
+        maxBuffer = (long)maxRequestBytes + (64 * 1024) + MinimumReadSize;
         this.client = client;
         this.remote = remote;
         this.slot = slot;
@@ -125,7 +131,7 @@ internal sealed class ClientSession
         finally
         {
             await client.DisposeAsync();
-            ArrayPool<byte>.Shared.Return(input);
+            RequestBuffers.Return(input);
             input = [];
         }
     }
@@ -231,19 +237,23 @@ internal sealed class ClientSession
             (inputStart, inputEnd) = (0, 0);
             if (input.Length > ReadBufferSize)
             {
-                ArrayPool<byte>.Shared.Return(input);
-                input = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+                RequestBuffers.Return(input);
+                input = RequestBuffers.Rent(ReadBufferSize);
             }
         }
 
         if (input.Length - inputEnd < MinimumReadSize)
         {
+            // Doubling, but never past what the longest request allowed needs (the parser refuses longer ones
+            // at their header), so one client's buffer stays within maxRequestBytes and a header line.
             var unused = inputEnd - inputStart;
-            var target = unused + MinimumReadSize <= input.Length ? input : ArrayPool<byte>.Shared.Rent(Math.Max(input.Length * 2, unused + MinimumReadSize));
+            var target = unused + MinimumReadSize <= input.Length
+                ? input
+                : RequestBuffers.Rent(Math.Max(unused + MinimumReadSize, (int)Math.Min(input.Length * 2L, maxBuffer)));
             Buffer.BlockCopy(input, inputStart, target, 0, unused);
             if (target != input)
             {
-                ArrayPool<byte>.Shared.Return(input);
+                RequestBuffers.Return(input);
             }
 
             (input, inputStart, inputEnd) = (target, 0, unused);
@@ -262,7 +272,7 @@ internal sealed class ClientSession
         long consumed = 0;
         try
         {
-            while (RespRequestParser.TryRead(ref scanner, out var command))
+            while (RespRequestParser.TryRead(ref scanner, out var command, maxRequestBytes))
             {
                 parsed.Add(command);
                 consumed = scanner.Consumed;

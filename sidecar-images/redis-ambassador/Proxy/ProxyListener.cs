@@ -54,6 +54,10 @@ public sealed class ProxyListener(
 
         listener = socket;
         Log.Listening(logger, socket.LocalEndPoint!, options.Upstream.Display, options.PoolSize, options.Upstream.UseTls);
+        if (options.MissingPasswordEnv is { } variable)
+        {
+            Log.NoPassword(logger, variable);
+        }
     }
 
     public override Task StartAsync(CancellationToken cancellationToken)
@@ -121,7 +125,7 @@ public sealed class ProxyListener(
             }
 
             var id = Interlocked.Increment(ref nextSession);
-            var session = new ClientSession(stream, remote, pool.AssignSlot(), executor, metrics, logger);
+            var session = new ClientSession(stream, remote, pool.AssignSlot(), options.MaxRequestBytes, executor, metrics, logger);
             // Runs here until its first wait for the client (at once, usually: nothing has arrived yet).
             var running = RunSessionAsync(id, session);
             sessions[id] = running;

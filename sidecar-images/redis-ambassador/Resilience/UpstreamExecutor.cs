@@ -21,13 +21,18 @@ public sealed class UpstreamExecutor
 {
     private static readonly ResiliencePropertyKey<bool> RetryableKey = new("redis-ambassador.retryable");
 
+    // Stopwatch timestamp by which the request must be answered, retries and reconnects included.
+    private static readonly ResiliencePropertyKey<long> DeadlineKey = new("redis-ambassador.deadline");
+
     private readonly AmbassadorOptions options;
     private readonly UpstreamPool pool;
     private readonly UpstreamConnector connector;
     private readonly AmbassadorMetrics metrics;
     private readonly ResiliencePipeline pipeline;
     private readonly CircuitBreakerStateProvider circuit = new();
+    private readonly CircuitBreakerManualControl circuitControl = new();
     private readonly long successReportInterval;
+    private readonly long commandTimeoutTicks;
     private long lastSuccess;
     private bool failureSinceSuccess;
 
@@ -82,6 +87,8 @@ public sealed class UpstreamExecutor
                     return ValueTask.FromResult(failure);
                 },
                 StateProvider = circuit,
+                // The health probe closes it as soon as the upstream answers again (CloseCircuitAsync).
+                ManualControl = circuitControl,
                 OnOpened = args =>
                 {
                     metrics.SetCircuitState(CircuitState.Open);
@@ -101,11 +108,31 @@ public sealed class UpstreamExecutor
                     return ValueTask.CompletedTask;
                 },
             })
-            .AddTimeout(options.CommandTimeout)
+            .AddTimeout(new TimeoutStrategyOptions
+            {
+                // What is left of the request's own time: a command queued behind one that timed out, then
+                // retried on a new connection, must not get a whole timeout again.
+                TimeoutGenerator = args =>
+                {
+                    var deadline = args.Context.Properties.GetValue(DeadlineKey, 0);
+                    var left = deadline == 0 ? options.CommandTimeout : Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+                    return ValueTask.FromResult(left > TimeSpan.FromMilliseconds(1) ? left : TimeSpan.FromMilliseconds(1));
+                },
+            })
             .Build();
+        commandTimeoutTicks = (long)(options.CommandTimeout.TotalSeconds * Stopwatch.Frequency);
     }
 
     public CircuitState CircuitState => circuit.CircuitState;
+
+    /// <summary>Closes an open circuit: the health probe reached the upstream, so clients need not wait out recoveryTimeoutMs.</summary>
+    public async Task CloseCircuitAsync(CancellationToken cancellationToken)
+    {
+        if (circuit.CircuitState != CircuitState.Closed)
+        {
+            await circuitControl.CloseAsync(cancellationToken);
+        }
+    }
 
     /// <summary>
     /// Sends <paramref name="payload"/> (the commands, pipelined) on the client's pool slot; returns the
@@ -194,6 +221,8 @@ public sealed class UpstreamExecutor
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(RetryableKey, retryable);
+        var deadline = started + commandTimeoutTicks;
+        context.Properties.Set(DeadlineKey, deadline);
         var first = new StrongBox<Exception?>(firstFailure);
         try
         {
@@ -207,7 +236,7 @@ public sealed class UpstreamExecutor
                     }
 
                     var connection = await state.Self.pool.GetAsync(state.Slot, ctx.CancellationToken);
-                    var request = new UpstreamRequest(state.Payload, state.Commands, state.Self.metrics);
+                    var request = new UpstreamRequest(state.Payload, state.Commands, state.Self.metrics) { Deadline = state.Deadline };
                     if (!connection.TrySend(request))
                     {
                         throw new UpstreamException("upstream connection closed before sending", false);
@@ -232,7 +261,7 @@ public sealed class UpstreamExecutor
                     }
                 },
                 context,
-                (Self: this, Slot: slot, Payload: payload, Commands: commands, HandedOff: handedOff, Cancellation: cancellationToken, First: first));
+                (Self: this, Slot: slot, Payload: payload, Commands: commands, HandedOff: handedOff, Cancellation: cancellationToken, First: first, Deadline: deadline));
             metrics.UpstreamLatency.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             return replies;
         }

@@ -11,8 +11,12 @@ public static class RespRequestParser
     private const int MaxInlineLength = 64 * 1024;
 
     /// <summary>Reads one request; false (reader position undefined) when it is not complete yet.</summary>
-    /// <exception cref="RespProtocolException">The bytes are not a Redis request.</exception>
-    public static bool TryRead(ref SequenceReader<byte> reader, out ClientCommand command)
+    /// <param name="maxRequestBytes">
+    /// Longest array request taken: one whose bulk lengths add up to more is refused at the header that says so,
+    /// before its bytes are waited for, so a client cannot make the caller buffer more than this (plus a header line).
+    /// </param>
+    /// <exception cref="RespProtocolException">The bytes are not a Redis request, or one longer than allowed.</exception>
+    public static bool TryRead(ref SequenceReader<byte> reader, out ClientCommand command, long maxRequestBytes = RespScanner.MaxBulkLength)
     {
         command = default;
         var start = reader.Consumed;
@@ -67,7 +71,8 @@ public static class RespRequestParser
                 return false;
             }
 
-            if (length is < 0 or > RespScanner.MaxBulkLength)
+            // Over the limit: Redis's own answer to a bulk longer than its proto-max-bulk-len.
+            if (length is < 0 or > RespScanner.MaxBulkLength || reader.Consumed - start + length + 2 > maxRequestBytes)
             {
                 throw new RespProtocolException("invalid bulk length");
             }

@@ -189,7 +189,11 @@ internal sealed partial class EpollEventLoop : SocketEventLoop
     {
         try
         {
-            if ((flags & (EpollIn | EpollRdHup | EpollHup | EpollErr)) != 0)
+            if ((flags & (EpollRdHup | EpollHup | EpollErr)) != 0)
+            {
+                stream.OnPeerClosed();
+            }
+            else if ((flags & EpollIn) != 0)
             {
                 stream.Readable.Set();
             }

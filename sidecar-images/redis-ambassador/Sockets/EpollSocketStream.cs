@@ -14,6 +14,7 @@ namespace SidecarInjector.RedisAmbassador.Sockets;
 internal sealed class EpollSocketStream(EpollEventLoop loop, Socket socket, int fd) : Stream
 {
     private bool mayHaveBytes = true;
+    private volatile bool peerClosed;
     private int disposed;
 
     // A wait is cancelled by waking it; the registration is kept while the caller passes the same token
@@ -26,6 +27,18 @@ internal sealed class EpollSocketStream(EpollEventLoop loop, Socket socket, int 
     public int Fd => fd;
 
     public ReadinessSignal Readable { get; } = new();
+
+    /// <summary>
+    /// The peer closed its side or the socket failed (EPOLLRDHUP, HUP, ERR): no further notice will come, so
+    /// from now on a short read no longer means "wait"; reads go on until they return the end or the error.
+    /// Without it, data and the peer's FIN that arrived in one notice, read in several short reads, left the
+    /// last wait for a notice that never came (a client that sent and closed stayed connected, in CLOSE_WAIT).
+    /// </summary>
+    internal void OnPeerClosed()
+    {
+        peerClosed = true;
+        Readable.Set();
+    }
 
     public ReadinessSignal Writable { get; } = new();
 
@@ -133,10 +146,10 @@ internal sealed class EpollSocketStream(EpollEventLoop loop, Socket socket, int 
         switch (error)
         {
             case SocketError.Success:
-                mayHaveBytes = read == buffer.Length;
+                mayHaveBytes = read == buffer.Length || peerClosed;
                 return true;
             case SocketError.WouldBlock:
-                mayHaveBytes = false;
+                mayHaveBytes = peerClosed;
                 return false;
             default:
                 throw new IOException($"receive failed: {new SocketException((int)error).Message}", new SocketException((int)error));

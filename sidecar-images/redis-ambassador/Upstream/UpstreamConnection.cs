@@ -73,7 +73,8 @@ public sealed class UpstreamConnection : IDisposable
 
             if (timeoutTicks > 0)
             {
-                request.Deadline = Stopwatch.GetTimestamp() + timeoutTicks;
+                // A request retried after a failure keeps the deadline it was given when it first arrived.
+                request.Deadline = Math.Min(request.Deadline, Stopwatch.GetTimestamp() + timeoutTicks);
             }
 
             queued.Add(request);

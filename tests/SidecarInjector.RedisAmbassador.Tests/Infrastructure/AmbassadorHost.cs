@@ -54,6 +54,8 @@ internal sealed class AmbassadorHost : IAsyncDisposable
             SamplingDuration = options.SamplingDuration,
             RecoveryTimeout = options.RecoveryTimeout,
             AdminPort = options.AdminPort,
+            MissingPasswordEnv = options.MissingPasswordEnv,
+            MaxRequestBytes = options.MaxRequestBytes,
             ProbeInterval = probeInterval ?? TimeSpan.FromMilliseconds(200),
         };
         var builder = WebApplication.CreateSlimBuilder().AddRedisAmbassador(options, Prometheus.Metrics.NewCustomRegistry());

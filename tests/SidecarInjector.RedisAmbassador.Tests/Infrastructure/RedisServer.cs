@@ -59,6 +59,31 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until Redis stops answering PING: a DEBUG SLEEP sent to it is running (Redis is single-threaded).
+    /// </summary>
+    public async Task WaitUntilBusyAsync()
+    {
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                using var direct = await RespClient.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, Port));
+                await direct.SendAsync(["PING"]);
+                try
+                {
+                    // Idle, Redis answers in microseconds; a second leaves room for a loaded machine.
+                    await direct.ReadAsync(timeoutSeconds: 1);
+                    return false;
+                }
+                catch (OperationCanceledException)
+                {
+                    return true;
+                }
+            },
+            busy => busy,
+            "DEBUG SLEEP running in redis-server");
+    }
+
     public async ValueTask DisposeAsync()
     {
         await KillAsync();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -139,6 +140,72 @@ public sealed partial class UpstreamExecutorTests
         }
 
         Assert.Contains("redis_ambassador_commands_total{command=\"get\",result=\"timeout\"} 0", await ambassador.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task Closes_the_circuit_at_the_first_probe_after_redis_returns_without_waiting_out_the_recovery_timeout()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(
+            redis.Url,
+            c =>
+            {
+                c.Retries.MaxAttempts = 1;
+                c.CircuitBreaker.RecoveryTimeoutMs = 600_000;
+            });
+        using var client = await ambassador.ConnectAsync();
+        Assert.Equal("OK", await client.CallAsync("SET", "k", "before"));
+
+        await redis.KillAsync();
+        await Eventually.UntilAsync(
+            async () => (string?)await client.CallAsync("GET", "k"),
+            r => r?.Contains("circuit open", StringComparison.Ordinal) == true,
+            "circuit open reply");
+        var reason = await Eventually.UntilAsync(
+            async () => await (await ambassador.Admin.GetAsync("/readyz", TestContext.Current.CancellationToken)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken),
+            body => body.Contains("Connection refused", StringComparison.Ordinal),
+            "/readyz naming why the circuit is open");
+        Assert.StartsWith("not ready: circuit open: ", reason);
+
+        // Ten minutes of recovery timeout: only the probe can close the circuit within the wait.
+        await redis.RestartAsync();
+        await Eventually.UntilAsync(async () => await client.CallAsync("SET", "k", "after"), r => Equals(r, "OK"), "served again after redis returned");
+        Assert.Equal("after", await client.CallAsync("GET", "k"));
+        await Eventually.UntilAsync(ambassador.ReadyAsync, s => s == HttpStatusCode.OK, "ready again");
+        Assert.Contains("redis_ambassador_circuit_state{state=\"closed\"} 1", await ambassador.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task A_command_queued_behind_one_that_timed_out_waits_no_longer_than_the_timeout_in_all()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var ambassador = await AmbassadorHost.StartAsync(
+            redis.Url,
+            c =>
+            {
+                c.PoolSize = 1;
+                c.CommandTimeoutMs = 4000;
+                c.CircuitBreaker.FailureThreshold = 1000;
+            },
+            probeInterval: TimeSpan.FromHours(1));
+        using var first = await ambassador.ConnectAsync();
+        using var second = await ambassador.ConnectAsync();
+        Assert.Equal("OK", await first.CallAsync("SET", "k", "v"));
+        using var stall = await RespClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, redis.Port));
+        await stall.SendAsync(["DEBUG", "SLEEP", "15"]);
+        await redis.WaitUntilBusyAsync();
+
+        await first.SendAsync(["GET", "k"]);
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        var waited = Stopwatch.StartNew();
+        await second.SendAsync(["GET", "k"]);
+
+        // The second GET waits on the shared connection behind the first; when the first times out (about 2 s
+        // later) the connection closes and the second, a read never sent, is retried on a new one. Its time
+        // counts from when it arrived: about 4 s in all, not 2 s + a fresh 4 s.
+        Assert.Equal("-ERR ambassador: upstream command timed out after 4000 ms", await first.ReadAsync());
+        Assert.Equal("-ERR ambassador: upstream command timed out after 4000 ms", await second.ReadAsync());
+        Assert.True(waited.Elapsed < TimeSpan.FromSeconds(5.2), $"the second GET waited {waited.Elapsed.TotalSeconds:0.0} s against a 4 s timeout");
     }
 
     // Kills the pool's upstream connection and waits until the ambassador has noticed, so the next command must connect.

@@ -130,7 +130,7 @@ public sealed class SocketEventLoopTests
             TestContext.Current.CancellationToken);
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var ambassador = await AmbassadorHost.StartAsync(
-            $"redis://127.0.0.1:{port}", c => (c.CommandTimeoutMs, c.CircuitBreaker.FailureThreshold) = (500, 1000), loop: loop);
+            $"redis://127.0.0.1:{port}", c => (c.CommandTimeoutMs, c.CircuitBreaker.FailureThreshold, c.MaxRequestBytes) = (500, 1000, 64 * 1024 * 1024), loop: loop);
         using var client = await ambassador.ConnectAsync();
 
         var reply = await client.CallAsync("SET", "big", new string('x', 32 * 1024 * 1024));
@@ -174,6 +174,34 @@ public sealed class SocketEventLoopTests
             .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 
         Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+    }
+
+    [Fact]
+    public async Task The_end_of_the_stream_is_read_when_the_last_bytes_and_the_peers_close_came_in_one_notice()
+    {
+        using var loop = SocketEventLoop.Create();
+        var (stream, other) = await ConnectPairAsync(loop);
+        await using var _ = stream;
+        using var __ = other;
+        var buffer = new byte[16];
+
+        // A short read: the loop's "nothing more until the next notice" (the notice of these bytes is still pending).
+        await other.SendAsync("abc"u8.ToArray(), TestContext.Current.CancellationToken);
+        Assert.Equal(3, await stream.ReadAtLeastAsync(buffer, 3, cancellationToken: TestContext.Current.CancellationToken));
+
+        // More bytes and the close, noticed together; read 4 at a time, the last read is short again.
+        await other.SendAsync("0123456789"u8.ToArray(), TestContext.Current.CancellationToken);
+        other.Shutdown(SocketShutdown.Send);
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        var total = 0;
+        int read;
+        while ((read = await stream.ReadAsync(buffer.AsMemory(0, 4), TestContext.Current.CancellationToken).AsTask()
+            .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)) > 0)
+        {
+            total += read;
+        }
+
+        Assert.Equal(10, total);
     }
 
     [Fact]
