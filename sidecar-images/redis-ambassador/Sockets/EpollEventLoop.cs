@@ -189,11 +189,14 @@ internal sealed partial class EpollEventLoop : SocketEventLoop
     {
         try
         {
-            if ((flags & (EpollRdHup | EpollHup | EpollErr)) != 0)
+            // EPOLLHUP alone is no end of stream: epoll reports a socket watched before it connects as hung up, and
+            // the loop may take that notice while the connect is under way. A connected socket's end comes with
+            // EPOLLRDHUP (the peer's FIN, or a reset, which shuts both directions) or EPOLLERR.
+            if ((flags & (EpollRdHup | EpollErr)) != 0)
             {
                 stream.OnPeerClosed();
             }
-            else if ((flags & EpollIn) != 0)
+            else if ((flags & (EpollIn | EpollHup)) != 0)
             {
                 stream.Readable.Set();
             }

@@ -29,10 +29,10 @@ internal sealed class EpollSocketStream(EpollEventLoop loop, Socket socket, int 
     public ReadinessSignal Readable { get; } = new();
 
     /// <summary>
-    /// The peer closed its side or the socket failed (EPOLLRDHUP, HUP, ERR): no further notice will come, so
-    /// from now on a short read no longer means "wait"; reads go on until they return the end or the error.
-    /// Without it, data and the peer's FIN that arrived in one notice, read in several short reads, left the
-    /// last wait for a notice that never came (a client that sent and closed stayed connected, in CLOSE_WAIT).
+    /// The peer closed its side or the socket failed (EPOLLRDHUP, ERR): no further notice will come, so from
+    /// now on a short read no longer means "wait"; reads go on until they return the end or the error. Data and
+    /// the peer's FIN often arrive in one notice; read in several short reads, the last one would otherwise wait
+    /// for a notice that never comes (a client that sent and closed would stay connected, in CLOSE_WAIT).
     /// </summary>
     internal void OnPeerClosed()
     {
@@ -149,7 +149,10 @@ internal sealed class EpollSocketStream(EpollEventLoop loop, Socket socket, int 
                 mayHaveBytes = read == buffer.Length || peerClosed;
                 return true;
             case SocketError.WouldBlock:
-                mayHaveBytes = peerClosed;
+                // Nothing now, and no end yet (after the peer's FIN, recv returns 0, never EAGAIN): the next bytes or
+                // the end come with a notice of their own. Trying again without one would spin on this thread,
+                // which on the loop thread stops every other socket.
+                mayHaveBytes = false;
                 return false;
             default:
                 throw new IOException($"receive failed: {new SocketException((int)error).Message}", new SocketException((int)error));

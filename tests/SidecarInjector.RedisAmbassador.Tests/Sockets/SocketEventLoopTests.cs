@@ -205,6 +205,48 @@ public sealed class SocketEventLoopTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_hang_up_notice_from_before_the_socket_connected_does_not_end_its_reads_or_make_them_spin()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the epoll loop is Linux only");
+        using var loop = SocketEventLoop.Create();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var accepted = listener.AcceptSocketAsync(TestContext.Current.CancellationToken);
+
+        // ConnectAsync watches the socket, then connects it. epoll reports a watched socket that is not connected yet as
+        // hung up (and writable); on a busy machine the loop thread takes that notice in between. Here it always does.
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        var stream = Assert.IsType<EpollSocketStream>(loop.Open(socket));
+        await using var _ = stream;
+        await stream.WaitWritableAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            socket.Connect(listener.LocalEndpoint);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+        {
+            Assert.True(socket.Poll(TimeSpan.FromSeconds(10), SelectMode.SelectWrite), "connected");
+        }
+
+        using var other = await accepted;
+
+        // Nothing has arrived: the read waits for the loop's notice. It must neither return (as the end of the stream)
+        // nor retry recv in a loop on the caller's thread, which on the loop thread would stop every other socket.
+        var buffer = new byte[16];
+        var started = Task.Factory.StartNew(
+            () => stream.ReadAsync(buffer, TestContext.Current.CancellationToken).AsTask(),
+            TestContext.Current.CancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        var pending = await started.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.False(pending.IsCompleted, "a read with nothing to read completed");
+        await other.SendAsync("hello"u8.ToArray(), TestContext.Current.CancellationToken);
+        var read = await pending.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal("hello", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+    }
+
+    [Fact]
     public async Task Closing_the_stream_ends_a_pending_read()
     {
         using var loop = SocketEventLoop.Create();
