@@ -149,6 +149,9 @@ internal sealed class ClientSession
             }
 
             inputEnd += read;
+            // The commands' time (commandTimeoutMs) counts from here: waiting behind the client's earlier requests
+            // for a connection comes out of it too.
+            var arrived = Stopwatch.GetTimestamp();
             var buffer = new ReadOnlySequence<byte>(input, inputStart, inputEnd - inputStart);
             var consumed = Parse(buffer, out var malformed);
             long batchStart = -1;
@@ -165,7 +168,7 @@ internal sealed class ClientSession
                     retryable &= info.IsReadOnly;
                     if (batch.Count >= MaxBatchCommands || batchEnd - batchStart >= MaxBatchBytes)
                     {
-                        await SendBatchAsync(Copy(batchStart, batchEnd), retryable, cancellationToken);
+                        await SendBatchAsync(Copy(batchStart, batchEnd), retryable, arrived, cancellationToken);
                         (batchStart, retryable) = (-1, true);
                     }
 
@@ -174,7 +177,7 @@ internal sealed class ClientSession
 
                 if (batch.Count > 0)
                 {
-                    await SendBatchAsync(Copy(batchStart, batchEnd), retryable, cancellationToken);
+                    await SendBatchAsync(Copy(batchStart, batchEnd), retryable, arrived, cancellationToken);
                     (batchStart, retryable) = (-1, true);
                 }
 
@@ -187,7 +190,7 @@ internal sealed class ClientSession
                 {
                     case CommandRoute.Pool:
                         batch.Add(info);
-                        await SendBatchAsync(command.Rewritten!, info.IsReadOnly, cancellationToken);
+                        await SendBatchAsync(command.Rewritten!, info.IsReadOnly, arrived, cancellationToken);
                         break;
                     case CommandRoute.Local:
                         metrics.Count(info, CommandResult.Local);
@@ -212,7 +215,7 @@ internal sealed class ClientSession
 
             if (batch.Count > 0)
             {
-                await SendBatchAsync(Copy(batchStart, batchEnd), retryable, cancellationToken);
+                await SendBatchAsync(Copy(batchStart, batchEnd), retryable, arrived, cancellationToken);
             }
 
             if (malformed is not null)
@@ -290,7 +293,7 @@ internal sealed class ClientSession
         return consumed;
     }
 
-    private async ValueTask SendBatchAsync(byte[] payload, bool retryable, CancellationToken cancellationToken)
+    private async ValueTask SendBatchAsync(byte[] payload, bool retryable, long arrived, CancellationToken cancellationToken)
     {
         var commands = batch.ToArray();
         batch.Clear();
@@ -301,10 +304,17 @@ internal sealed class ClientSession
             await previousHandedOff.WaitAsync(cancellationToken);
         }
 
-        var request = new Forwarded(this, payload, commands, retryable, Stopwatch.GetTimestamp());
+        var request = new Forwarded(this, payload, commands, retryable, arrived);
         // Owed before it is sent: its replies may arrive before TrySend returns.
-        await OweAsync(request, cancellationToken);
-        if (executor.TrySend(slot, request))
+        var owing = OweAsync(request, cancellationToken);
+        if (!owing.IsCompletedSuccessfully)
+        {
+            // The client is not reading its replies: that wait is the client's, not the upstream's, so its time starts after.
+            await owing;
+            request.Started = Stopwatch.GetTimestamp();
+        }
+
+        if (executor.TrySend(slot, request, request.Started))
         {
             return;
         }
@@ -651,7 +661,8 @@ internal sealed class ClientSession
     {
         public bool Retryable => retryable;
 
-        public long Started => started;
+        /// <summary>When the request arrived: its time (commandTimeoutMs) counts from here.</summary>
+        public long Started { get; set; } = started;
 
         /// <summary>The replies, when they came while the request was not at the head of the queue.</summary>
         public byte[]? Replies { get; set; }

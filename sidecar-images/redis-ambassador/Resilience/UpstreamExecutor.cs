@@ -184,11 +184,21 @@ public sealed class UpstreamExecutor
 
     /// <summary>
     /// The common case without any task: queues <paramref name="request"/> on the slot's live connection
-    /// when the circuit is closed. The request is then completed by the connection's reader; its deadline is
-    /// the connection's. False when it was not sent (use <see cref="ExecuteThroughPipelineAsync"/>).
+    /// when the circuit is closed. The request is then completed by the connection's reader, which fails it
+    /// commandTimeoutMs after <paramref name="started"/>. False when it was not sent (use <see cref="ExecuteThroughPipelineAsync"/>).
     /// </summary>
-    internal bool TrySend(int slot, UpstreamRequest request) =>
-        circuit.CircuitState == CircuitState.Closed && pool.TryGetLive(slot) is { } connection && connection.TrySend(request);
+    internal bool TrySend(int slot, UpstreamRequest request, long started)
+    {
+        if (circuit.CircuitState != CircuitState.Closed || pool.TryGetLive(slot) is not { } connection)
+        {
+            return false;
+        }
+
+        // One whose time is already up (it waited for the client's earlier requests) goes to the pipeline, which
+        // answers it as timed out without sending it: timing out on the connection would close it for every client.
+        request.Deadline = started + commandTimeoutTicks;
+        return Stopwatch.GetTimestamp() < request.Deadline && connection.TrySend(request);
+    }
 
     /// <summary>A request sent with <see cref="TrySend"/> got its replies.</summary>
     internal void OnReplied(long started)
@@ -236,6 +246,12 @@ public sealed class UpstreamExecutor
                     }
 
                     var connection = await state.Self.pool.GetAsync(state.Slot, ctx.CancellationToken);
+                    if (Stopwatch.GetTimestamp() >= state.Deadline)
+                    {
+                        // Its time ran out before it could be sent; the connection stays up for the others.
+                        throw new TimeoutRejectedException();
+                    }
+
                     var request = new UpstreamRequest(state.Payload, state.Commands, state.Self.metrics) { Deadline = state.Deadline };
                     if (!connection.TrySend(request))
                     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
 using SidecarInjector.Tests.Shared;
@@ -205,6 +206,41 @@ public sealed partial class UpstreamExecutorTests
         // counts from when it arrived: about 4 s in all, not 2 s + a fresh 4 s.
         Assert.Equal("-ERR ambassador: upstream command timed out after 4000 ms", await first.ReadAsync());
         Assert.Equal("-ERR ambassador: upstream command timed out after 4000 ms", await second.ReadAsync());
+        Assert.True(waited.Elapsed < TimeSpan.FromSeconds(5.2), $"the second GET waited {waited.Elapsed.TotalSeconds:0.0} s against a 4 s timeout");
+    }
+
+    [Fact]
+    public async Task A_command_read_while_the_clients_previous_one_waits_for_a_connection_waits_no_longer_than_the_timeout_in_all()
+    {
+        // A listener that accepts nothing with a backlog of one, already taken: connecting to it hangs.
+        using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        using var filler = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await filler.ConnectAsync(listener.LocalEndPoint!, TestContext.Current.CancellationToken);
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        await using var ambassador = await AmbassadorHost.StartAsync(
+            $"redis://127.0.0.1:{port}",
+            c =>
+            {
+                c.ConnectTimeoutMs = 60_000;
+                c.CommandTimeoutMs = 4000;
+                c.Retries.MaxAttempts = 1;
+                c.CircuitBreaker.FailureThreshold = 1000;
+            },
+            probeInterval: TimeSpan.FromHours(1));
+        using var client = await ambassador.ConnectAsync();
+
+        await client.SendAsync(["GET", "a"]);
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        var waited = Stopwatch.StartNew();
+        await client.SendAsync(["GET", "b"]);
+
+        // The second GET, read 2 s after the first, must not reach a connection before it (the client's order), so
+        // it waits until the first has timed out (about 2 s later). Its time counts from when it was read: about
+        // 4 s in all, not 2 s + a fresh 4 s.
+        Assert.Equal("-ERR ambassador: upstream command timed out after 4000 ms", await client.ReadAsync());
+        Assert.Equal("-ERR ambassador: upstream command timed out after 4000 ms", await client.ReadAsync());
         Assert.True(waited.Elapsed < TimeSpan.FromSeconds(5.2), $"the second GET waited {waited.Elapsed.TotalSeconds:0.0} s against a 4 s timeout");
     }
 
