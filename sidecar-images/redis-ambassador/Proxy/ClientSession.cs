@@ -12,31 +12,24 @@ using SidecarInjector.RedisAmbassador.Upstream;
 namespace SidecarInjector.RedisAmbassador.Proxy;
 
 /// <summary>
-/// One client connection. Ordinary commands are batched per read and multiplexed onto the
-/// client's pool slot; replies go back strictly in request order. The first command that needs
-/// connection state moves the client, for the rest of its life, onto an upstream connection of
-/// its own, spliced byte for byte (transactions, blocking commands, pub/sub, SELECT, HELLO 3).
+/// One client connection: its commands are parsed as they are read, checked as strictly as Redis checks
+/// them, and ordinary ones batched per read and multiplexed onto the client's pool slot; the replies go
+/// back strictly in request order through its <see cref="ReplyQueue"/>. The first command that needs
+/// connection state moves the client, for the rest of its life, onto an upstream connection of its own
+/// (<see cref="PinnedRelay"/>: transactions, blocking commands, pub/sub, SELECT, HELLO 3).
 /// </summary>
 /// <remarks>
-/// The client's stream comes from <see cref="SocketEventLoop"/> (see there why). What the client is owed waits in one ordered queue. A forwarded request is completed
-/// by the upstream connection's reader, which copies the replies into the client's output buffer and sends
-/// them at once when the request is at the head of the queue (the usual case) and keeps a copy otherwise;
-/// whoever completes the head sends every ready reply behind it too. A send the client's socket does not take at
-/// once (the client reads slowly) finishes asynchronously while later replies collect in a second buffer.
-/// No task, channel or timer per command: those were most of the CPU a command cost besides the system calls.
+/// The client's stream comes from <see cref="SocketEventLoop"/> (see there why). A request is sent without the
+/// resilience pipeline while the circuit is closed and its connection is up (<see cref="UpstreamExecutor.TrySend"/>),
+/// and taken over by the pipeline when that fails.
 /// </remarks>
 internal sealed class ClientSession
 {
     private const int MaxBatchCommands = 512;
     private const int MaxBatchBytes = 256 * 1024;
 
-    // Replies a client may owe before its commands are no longer read (it is not reading its replies).
-    private const int MaxOwed = 1024;
-
-    // What a client's reads start with (rented while the client is connected; most requests are far
-    // smaller) and what its reply buffers may keep between bursts of big replies.
+    // What a client's reads start with (rented while the client is connected; most requests are far smaller).
     private const int ReadBufferSize = 16 * 1024;
-    private const int MaxKeptReplyBuffer = 1024 * 1024;
 
     // A read is made with at least this much room; the buffer is compacted or grown to make it.
     private const int MinimumReadSize = 4096;
@@ -48,6 +41,7 @@ internal sealed class ClientSession
     private readonly ILogger logger;
     private readonly EndPoint? remote;
     private readonly int maxRequestBytes;
+    private readonly ReplyQueue replies;
 
     // The most a read buffer needs: the longest request, a header line (Redis's 64 KiB) and a read's room.
     private readonly long maxBuffer;
@@ -61,15 +55,6 @@ internal sealed class ClientSession
     private readonly List<CommandInfo> batch = [];
     private Task previousHandedOff = Task.CompletedTask;
 
-    // Guards owed, output, sending, flushing, closed and room. Entries: a Forwarded request, a byte[] reply at
-    // hand, or a TaskCompletionSource completed once everything before it is sent.
-    private readonly Lock gate = new();
-    private readonly Queue<object> owed = new();
-    private ArrayBufferWriter<byte> output = new();
-    private ArrayBufferWriter<byte> sending = new();
-    private bool flushing;
-    private bool closed;
-    private TaskCompletionSource? room;
     private CancellationTokenSource? session;
 
     /// <param name="client">The connected client; the session closes it.</param>
@@ -83,6 +68,8 @@ internal sealed class ClientSession
         this.executor = executor;
         this.metrics = metrics;
         this.logger = logger;
+        // A client that takes no more replies is read no more either.
+        replies = new ReplyQueue(client, () => _ = session!.CancelAsync());
     }
 
     /// <summary>Serves the client until it disconnects; <paramref name="stopReading"/> ends it gracefully, <paramref name="abort"/> at once.</summary>
@@ -101,7 +88,7 @@ internal sealed class ClientSession
             catch (RespProtocolException e)
             {
                 Log.ClientProtocolError(logger, remote, e.Message);
-                Owe(RespWriter.Errors($"ERR Protocol error: {e.Message}", 1));
+                replies.Add(RespWriter.Errors($"ERR Protocol error: {e.Message}", 1));
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
             {
@@ -110,22 +97,17 @@ internal sealed class ClientSession
 
             try
             {
-                await DrainAsync(linked.Token);
+                await replies.DrainAsync(linked.Token);
             }
             catch (OperationCanceledException)
             {
                 // Aborted, or the client stopped taking replies.
             }
 
-            lock (gate)
-            {
-                // Replies still on their way are dropped from now on.
-                closed = true;
-            }
-
+            replies.Close();
             if (pinned is not null)
             {
-                await RelayAsync(pinned, stopReading, linked.Token);
+                await PinnedRelay.RunAsync(client, pinned, input.AsMemory(inputStart, inputEnd - inputStart), metrics, stopReading, linked.Token);
             }
         }
         finally
@@ -194,7 +176,7 @@ internal sealed class ClientSession
                         break;
                     case CommandRoute.Local:
                         metrics.Count(info, CommandResult.Local);
-                        await OweAsync(RespWriter.Ok, cancellationToken);
+                        await replies.AddAsync(RespWriter.Ok, cancellationToken);
                         if (info.Name == "quit")
                         {
                             return null;
@@ -306,7 +288,7 @@ internal sealed class ClientSession
 
         var request = new Forwarded(this, payload, commands, retryable, arrived);
         // Owed before it is sent: its replies may arrive before TrySend returns.
-        var owing = OweAsync(request, cancellationToken);
+        var owing = replies.AddAsync(request, cancellationToken);
         if (!owing.IsCompletedSuccessfully)
         {
             // The client is not reading its replies: that wait is the client's, not the upstream's, so its time starts after.
@@ -326,41 +308,41 @@ internal sealed class ClientSession
 
     private async Task ForwardThroughPipelineAsync(Forwarded request, TaskCompletionSource handedOff, CancellationToken cancellationToken)
     {
-        byte[] replies;
+        byte[] answer;
         try
         {
-            replies = await executor.ExecuteThroughPipelineAsync(
+            answer = await executor.ExecuteThroughPipelineAsync(
                 slot, request.Payload, request.Commands, request.Retryable, handedOff, null, request.Started, cancellationToken);
         }
         catch (Exception e)
         {
             handedOff.TrySetResult();
-            replies = RespWriter.Errors($"ERR ambassador: {e.Message}", request.Commands.Count);
+            answer = RespWriter.Errors($"ERR ambassador: {e.Message}", request.Commands.Count);
         }
 
-        Resolve(request, replies);
+        replies.Resolve(request, answer);
     }
 
     // A request sent without the pipeline failed (connection lost or timed out): the pipeline takes over.
     private async Task RecoverAsync(Forwarded request, Exception failure)
     {
-        byte[] replies;
+        byte[] answer;
         try
         {
-            replies = await executor.RecoverAsync(slot, request, request.Retryable, failure, request.Started, session!.Token);
+            answer = await executor.RecoverAsync(slot, request, request.Retryable, failure, request.Started, session!.Token);
         }
         catch (Exception e)
         {
-            replies = RespWriter.Errors($"ERR ambassador: {e.Message}", request.Commands.Count);
+            answer = RespWriter.Errors($"ERR ambassador: {e.Message}", request.Commands.Count);
         }
 
-        Resolve(request, replies);
+        replies.Resolve(request, answer);
     }
 
     private async Task<Stream?> TryPinAsync(CommandInfo command, CancellationToken cancellationToken)
     {
         // Everything sent before must be answered first, or it could run after the pinned command.
-        await DrainAsync(cancellationToken);
+        await replies.DrainAsync(cancellationToken);
         try
         {
             var upstream = await executor.ConnectPinnedAsync(cancellationToken);
@@ -371,293 +353,23 @@ internal sealed class ClientSession
         catch (UpstreamException e)
         {
             metrics.Count(command, CommandResult.Failed);
-            await OweAsync(RespWriter.Errors($"ERR ambassador: {e.Message}", 1), cancellationToken);
+            await replies.AddAsync(RespWriter.Errors($"ERR ambassador: {e.Message}", 1), cancellationToken);
             return null;
-        }
-    }
-
-    // Completes once everything owed so far is written and flushed to the client.
-    private async Task DrainAsync(CancellationToken cancellationToken)
-    {
-        lock (gate)
-        {
-            if (owed.Count == 0 && !flushing && output.WrittenCount == 0)
-            {
-                // Nothing owed: no need to wait (and to hop threads) for it.
-                return;
-            }
-        }
-
-        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Owe(drained);
-        await drained.Task.WaitAsync(cancellationToken);
-    }
-
-    // Adds to what the client is owed; waits first while it owes too much already.
-    private ValueTask OweAsync(object entry, CancellationToken cancellationToken)
-    {
-        Task? wait = null;
-        lock (gate)
-        {
-            if (owed.Count >= MaxOwed && !closed)
-            {
-                room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                wait = room.Task;
-            }
-        }
-
-        if (wait is null)
-        {
-            Owe(entry);
-            return ValueTask.CompletedTask;
-        }
-
-        return WaitThenOweAsync(wait, entry, cancellationToken);
-    }
-
-    private async ValueTask WaitThenOweAsync(Task wait, object entry, CancellationToken cancellationToken)
-    {
-        await wait.WaitAsync(cancellationToken);
-        Owe(entry);
-    }
-
-    private void Owe(object entry)
-    {
-        lock (gate)
-        {
-            if (closed)
-            {
-                (entry as TaskCompletionSource)?.TrySetResult();
-                return;
-            }
-
-            owed.Enqueue(entry);
-            if (owed.Count == 1)
-            {
-                WriteReadyLocked();
-            }
         }
     }
 
     // Called by the upstream connection's reader with a request's replies, valid only during the call.
     private void OnReplies(Forwarded request, ReadOnlySpan<byte> first, ReadOnlySequence<byte> last)
     {
-        lock (gate)
+        if (replies.OnReplies(request, first, last))
         {
-            if (closed)
-            {
-                return;
-            }
-
-            if (owed.TryPeek(out var head) && head == request)
-            {
-                owed.Dequeue();
-                output.Write(first);
-                foreach (var segment in last)
-                {
-                    output.Write(segment.Span);
-                }
-
-                WriteReadyLocked();
-            }
-            else
-            {
-                var all = new byte[first.Length + last.Length];
-                first.CopyTo(all);
-                last.CopyTo(all.AsSpan(first.Length));
-                request.Replies = all;
-            }
-        }
-
-        executor.OnReplied(request.Started);
-    }
-
-    private void Resolve(Forwarded request, byte[] replies)
-    {
-        lock (gate)
-        {
-            if (closed)
-            {
-                return;
-            }
-
-            request.Replies = replies;
-            if (owed.TryPeek(out var head) && head == request)
-            {
-                WriteReadyLocked();
-            }
-        }
-    }
-
-    // Under the gate: moves every reply at the head of the queue that is at hand to the output, then sends it
-    // with one write, which the event loop's stream makes at once. What the socket does not take at once is sent asynchronously, and the output
-    // collects meanwhile. A drain marker completes when everything before it has been sent.
-    private void WriteReadyLocked()
-    {
-        while (!closed)
-        {
-            while (owed.TryPeek(out var head))
-            {
-                var ready = head switch
-                {
-                    byte[] bytes => bytes,
-                    Forwarded forwarded => forwarded.Replies,
-                    _ => null,
-                };
-                if (ready is not null)
-                {
-                    output.Write(ready);
-                }
-                else if (head is TaskCompletionSource drained && output.WrittenCount == 0 && !flushing)
-                {
-                    drained.TrySetResult();
-                }
-                else
-                {
-                    // Not answered yet, or a drain marker behind replies that must be sent first.
-                    break;
-                }
-
-                owed.Dequeue();
-            }
-
-            if (room is not null && owed.Count < MaxOwed / 2)
-            {
-                room.TrySetResult();
-                room = null;
-            }
-
-            if (flushing || output.WrittenCount == 0)
-            {
-                return;
-            }
-
-            ValueTask send;
-            try
-            {
-                send = client.WriteAsync(output.WrittenMemory);
-                if (send.IsCompleted)
-                {
-                    send.GetAwaiter().GetResult();
-                    Reset(ref output);
-                    continue;
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-            {
-                CloseLocked();
-                return;
-            }
-
-            // The client's socket buffer is full: the rest goes out when the client reads, and replies collect meanwhile.
-            flushing = true;
-            (output, sending) = (sending, output);
-            _ = FinishSendAsync(send);
-            return;
-        }
-    }
-
-    private async Task FinishSendAsync(ValueTask send)
-    {
-        var failed = false;
-        try
-        {
-            await send;
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
-        {
-            failed = true;
-        }
-
-        lock (gate)
-        {
-            flushing = false;
-            Reset(ref sending);
-            if (failed)
-            {
-                CloseLocked();
-            }
-            else
-            {
-                WriteReadyLocked();
-            }
-        }
-    }
-
-    // Empties a buffer for reuse; one that grew for a burst of big replies is let go.
-    private static void Reset(ref ArrayBufferWriter<byte> buffer)
-    {
-        if (buffer.Capacity > MaxKeptReplyBuffer)
-        {
-            buffer = new ArrayBufferWriter<byte>();
-        }
-        else
-        {
-            buffer.ResetWrittenCount();
-        }
-    }
-
-    // The client cannot take replies any more: stop reading from it too.
-    private void CloseLocked()
-    {
-        if (closed)
-        {
-            return;
-        }
-
-        closed = true;
-        foreach (var entry in owed)
-        {
-            (entry as TaskCompletionSource)?.TrySetResult();
-        }
-
-        owed.Clear();
-        room?.TrySetResult();
-        _ = session!.CancelAsync();
-    }
-
-    // The rest of the client's life: bytes both ways between the client and its own upstream connection,
-    // starting with the pinning command and whatever the client sent after it.
-    private async Task RelayAsync(Stream upstream, CancellationToken stopReading, CancellationToken cancellationToken)
-    {
-        metrics.PinnedConnections.Inc();
-        using var relay = CancellationTokenSource.CreateLinkedTokenSource(stopReading, cancellationToken);
-        try
-        {
-            Task toUpstream;
-            try
-            {
-                await upstream.WriteAsync(input.AsMemory(inputStart, inputEnd - inputStart), relay.Token);
-                toUpstream = client.CopyToAsync(upstream, relay.Token);
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                toUpstream = Task.CompletedTask;
-            }
-
-            var toClient = upstream.CopyToAsync(client, relay.Token);
-            await Task.WhenAny(toUpstream, toClient);
-            await relay.CancelAsync();
-            await upstream.DisposeAsync();
-            try
-            {
-                await Task.WhenAll(toUpstream, toClient);
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                // One side closed; the other is closed with it, as a dropped Redis connection would be.
-            }
-        }
-        finally
-        {
-            await upstream.DisposeAsync();
-            metrics.PinnedConnections.Dec();
+            executor.OnReplied(request.Started);
         }
     }
 
     /// <summary>A request forwarded for this client; the upstream reader hands its replies to the session.</summary>
     private sealed class Forwarded(ClientSession owner, byte[] payload, CommandInfo[] commands, bool retryable, long started)
-        : UpstreamRequest(payload, commands, owner.metrics, withTask: false)
+        : UpstreamRequest(payload, commands, owner.metrics, withTask: false), IAwaitedReplies
     {
         public bool Retryable => retryable;
 
