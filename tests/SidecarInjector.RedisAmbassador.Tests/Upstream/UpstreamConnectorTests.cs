@@ -21,8 +21,11 @@ public sealed class UpstreamConnectorTests : IDisposable
         await using var redis = await RedisServer.StartAsync(
             "--port", "0", "--tls-port", "{port}", "--tls-cert-file", certFile, "--tls-key-file", keyFile,
             "--tls-ca-cert-file", caFile, "--tls-auth-clients", "no", "--requirepass", "tls-pw");
+        // Generous timeouts: the process's first TLS handshakes (the health probe's and the SET's, one after the
+        // other on the slot) compile much of the TLS stack, seconds on a busy 2-core machine; this test is about TLS.
         await using var ambassador = await AmbassadorHost.StartAsync(
-            $"rediss://:tls-pw@localhost:{redis.Port}/1", c => c.Tls = new UpstreamTlsConfig { CaFile = caFile });
+            $"rediss://:tls-pw@localhost:{redis.Port}/1",
+            c => (c.Tls, c.ConnectTimeoutMs, c.CommandTimeoutMs) = (new UpstreamTlsConfig { CaFile = caFile }, 20_000, 30_000));
         using var app = await ambassador.ConnectAsync();
 
         Assert.Equal("OK", await app.CallAsync("SET", "over", "tls"));
