@@ -8,7 +8,8 @@ namespace SidecarInjector.Crds.Tests.Docs;
 /// <summary>
 /// The README and docs/ point at things that exist: every relative link at a file (and a heading
 /// of it, for a #fragment), every <c>make</c> target at a Makefile target, every
-/// <c>dotnet run --project</c> at a project, and every page of docs/ is in its index. A renamed
+/// <c>dotnet run --project</c> at a project, every repository path in code at a file or folder
+/// (a type's path may leave out <c>.cs</c>), and every page of docs/ is in its index. A renamed
 /// file or heading breaks a newcomer's walk silently otherwise. <c>make docs-check</c> runs only these.
 /// </summary>
 public sealed partial class DocumentationTests
@@ -84,6 +85,37 @@ public sealed partial class DocumentationTests
                 if (!Directory.Exists(RepoPaths.Of(use.Groups[1].Value)) && !File.Exists(RepoPaths.Of(use.Groups[1].Value)))
                 {
                     problems.Add($"{page}:{line}: `--project {use.Groups[1].Value}` is not a project of the repository");
+                }
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
+    }
+
+    [Theory]
+    [MemberData(nameof(Pages))]
+    public void Every_repository_path_it_names_exists(string page)
+    {
+        var tops = Directory.EnumerateDirectories(RepoPaths.Root)
+            .Select(Path.GetFileName)
+            .Where(d => d is not null && (!d.StartsWith('.') || d == ".ci") && d is not "bin" and not "obj" and not "TestResults" and not "dist")
+            .Select(d => Regex.Escape(d!));
+        var path = new Regex($@"(?<![\w./-])(?:{string.Join('|', tops)})/[^\s`'"",;:()\]]*");
+        var problems = new List<string>();
+        foreach (var (line, code) in CodeSpans(page))
+        {
+            foreach (Match found in path.Matches(code))
+            {
+                var named = found.Value.TrimEnd('.', '/');
+                if (named.IndexOfAny(['*', '<', '{', '$', '|']) >= 0 || named.Contains("...", StringComparison.Ordinal))
+                {
+                    continue; // a pattern or a placeholder, not one path
+                }
+
+                var full = RepoPaths.Of(named);
+                if (!File.Exists(full) && !Directory.Exists(full) && !File.Exists(full + ".cs"))
+                {
+                    problems.Add($"{page}:{line}: `{named}` is not a file or directory of the repository");
                 }
             }
         }
