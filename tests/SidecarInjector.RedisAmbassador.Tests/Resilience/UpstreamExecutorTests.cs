@@ -123,18 +123,18 @@ public sealed partial class UpstreamExecutorTests
     public async Task A_batch_whose_replies_keep_arriving_is_not_timed_out_as_a_whole()
     {
         await using var redis = await RedisServer.StartAsync();
-        // 10 x 40 kB of replies, 4 KiB every 50 ms: about 5 s in all, more than twice the timeout, and never
-        // 2 s without a byte (a timeout that leaves room for a loaded machine's stalls).
+        // 20 x 40 kB of replies, 4 KiB every 50 ms: about 10 s in all, more than three times the timeout, and never
+        // 3 s without a byte (a timeout that leaves room for a loaded machine's stalls).
         await using var faults = new FaultProxy(redis.Port) { ReplyTrickle = TimeSpan.FromMilliseconds(50) };
         await using var ambassador = await AmbassadorHost.StartAsync(
-            faults.Url, c => c.CommandTimeoutMs = 2000, probeInterval: TimeSpan.FromHours(1));
+            faults.Url, c => c.CommandTimeoutMs = 3000, probeInterval: TimeSpan.FromHours(1));
         using var client = await ambassador.ConnectAsync();
         var value = new string('v', 40_000);
         Assert.Equal("OK", await client.CallAsync("SET", "big", value));
 
-        await client.SendAsync([.. Enumerable.Repeat<string[]>(["GET", "big"], 10)]);
+        await client.SendAsync([.. Enumerable.Repeat<string[]>(["GET", "big"], 20)]);
 
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < 20; i++)
         {
             var reply = Convert.ToString(await client.ReadAsync(), CultureInfo.InvariantCulture) ?? "(nil)";
             Assert.True(reply == value, $"reply {i}: {reply[..Math.Min(reply.Length, 80)]}");
@@ -224,7 +224,7 @@ public sealed partial class UpstreamExecutorTests
             c =>
             {
                 c.ConnectTimeoutMs = 60_000;
-                c.CommandTimeoutMs = 4000;
+                c.CommandTimeoutMs = 6000;
                 c.Retries.MaxAttempts = 1;
                 c.CircuitBreaker.FailureThreshold = 1000;
             },
@@ -232,16 +232,16 @@ public sealed partial class UpstreamExecutorTests
         using var client = await ambassador.ConnectAsync();
 
         await client.SendAsync(["GET", "a"]);
-        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
         var waited = Stopwatch.StartNew();
         await client.SendAsync(["GET", "b"]);
 
-        // The second GET, read 2 s after the first, must not reach a connection before it (the client's order), so
-        // it waits until the first has timed out (about 2 s later). Its time counts from when it was read: about
-        // 4 s in all, not 2 s + a fresh 4 s.
-        Assert.Equal("-ERR ambassador: upstream command timed out after 4000 ms", await client.ReadAsync());
-        Assert.Equal("-ERR ambassador: upstream command timed out after 4000 ms", await client.ReadAsync());
-        Assert.True(waited.Elapsed < TimeSpan.FromSeconds(5.2), $"the second GET waited {waited.Elapsed.TotalSeconds:0.0} s against a 4 s timeout");
+        // The second GET, read 1 s after the first, must not reach a connection before it (the client's order), so
+        // it waits until the first has timed out (about 5 s later). Its time counts from when it was read: about
+        // 6 s in all, not 5 s + a fresh 6 s (2.5 s either side for a loaded machine).
+        Assert.Equal("-ERR ambassador: upstream command timed out after 6000 ms", await client.ReadAsync());
+        Assert.Equal("-ERR ambassador: upstream command timed out after 6000 ms", await client.ReadAsync());
+        Assert.True(waited.Elapsed < TimeSpan.FromSeconds(8.5), $"the second GET waited {waited.Elapsed.TotalSeconds:0.0} s against a 6 s timeout");
     }
 
     // Kills the pool's upstream connection and waits until the ambassador has noticed, so the next command must connect.
