@@ -127,6 +127,16 @@ public sealed class LocalInstall : IAsyncLifetime
             s.Append($"logs {pod["metadata"]!["name"]} -c {container} (last 3000 chars):\n{text[Math.Max(0, text.Length - 3000)..]}\n");
         }
 
+        foreach (var pod in PodsOf("demo"))
+        {
+            foreach (var status in ((pod["status"]?["initContainerStatuses"] as JsonArray ?? []).Concat(pod["status"]?["containerStatuses"] as JsonArray ?? [])).Where(c => c?["ready"]?.GetValue<bool>() != true))
+            {
+                var container = status!["name"]!.GetValue<string>();
+                var text = Logs(pod, container);
+                s.Append($"logs {pod["metadata"]!["name"]} -c {container} (not ready; last 2000 chars):\n{text[Math.Max(0, text.Length - 2000)..]}\n");
+            }
+        }
+
         s.Append($"webhook configuration: {cluster.Api.Store.Get(WebhookConfigurations, null, "sidecar-injector")?.ToJsonString()}\n");
         s.Append($"webhook calls: {string.Join(", ", cluster.Admission.Calls)}; service connections: {cluster.Services.Forwarded.Count}\n");
         s.Append($"workload controller errors: {string.Join('\n', cluster.Workloads.Errors.TakeLast(10))}\n");
