@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using SidecarInjector.E2E.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Tests.Shared;
@@ -95,9 +96,13 @@ public sealed class LocalInstallTests(LocalInstall install) : IClassFixture<Loca
             LocalInstall.Deadline,
             install.Diagnostics);
 
-        // And the app got the counter back through the ambassador.
-        var shipped = install.Logs(await install.ShopPodAsync(), "log-shipper");
-        Assert.Matches("\"hits\\\\?\":\\\\?\"[1-9]", shipped);
+        // And the app got the counter back through the ambassador: a shipped line with "hits":"<n>", n > 0.
+        await Eventually.UntilAsync(
+            async () => install.Logs(await install.ShopPodAsync(), "log-shipper"),
+            log => Regex.IsMatch(log, @"hits\\?""\s*:\s*\\?""[1-9]"),
+            "a shipped log line of the app with the hit count INCR returned through the ambassador",
+            LocalInstall.Deadline,
+            install.Diagnostics);
     }
 
     [Fact]
@@ -135,5 +140,30 @@ public sealed class LocalInstallTests(LocalInstall install) : IClassFixture<Loca
                 LocalInstall.Deadline,
                 install.Diagnostics);
         }
+    }
+
+    [Fact]
+    public async Task Changing_a_policy_marks_the_shop_pod_outdated()
+    {
+        await Eventually.UntilAsync(
+            () => Task.FromResult(install.Cluster.Api.Store.Get(LocalInstall.Policies, null, "prometheus-adapter")?["status"]?["injectedPods"]?.GetValue<int>() ?? 0),
+            count => count >= 1,
+            "SidecarPolicy prometheus-adapter counting the shop pod",
+            LocalInstall.Deadline,
+            install.Diagnostics);
+        var before = install.Cluster.Api.Store.Get(LocalInstall.Policies, null, "prometheus-adapter")!["status"]?["templateHash"]?.ToJsonString();
+
+        // As `kubectl patch --type=json` would, through the API (schema and CEL apply).
+        using var http = new HttpClient { BaseAddress = install.Cluster.Api.BaseAddress };
+        using var patch = new StringContent("""[{"op":"replace","path":"/spec/sidecars/0/adapter/pollIntervalSeconds","value":5}]""", System.Text.Encoding.UTF8, "application/json-patch+json");
+        using var answer = await http.PatchAsync("/apis/sidecarinjector.io/v1alpha1/sidecarpolicies/prometheus-adapter", patch, TestContext.Current.CancellationToken);
+        Assert.True(answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+        await Eventually.UntilAsync(
+            () => Task.FromResult(install.Cluster.Api.Store.Get(LocalInstall.Policies, null, "prometheus-adapter")?["status"] ?? new JsonObject()),
+            status => status["templateHash"]?.ToJsonString() != before && (status["outdatedPods"]?.GetValue<int>() ?? 0) >= 1,
+            "after the policy changed, status.templateHash moved and status.outdatedPods counts the shop pod",
+            LocalInstall.Deadline,
+            install.Diagnostics);
     }
 }
