@@ -45,4 +45,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Critical, "Event loop: epoll_wait failed ({Error}); no socket can be served, exiting")]
     public static partial void EventLoopFailed(ILogger logger, string error);
+
+    [LoggerMessage(15, LogLevel.Warning, "passwordFromEnv: {Variable} is not set or empty (is its optional Secret missing?); connecting without a password unless the upstream URL has one")]
+    public static partial void NoPassword(ILogger logger, string variable);
 }

@@ -30,6 +30,11 @@ public sealed class AmbassadorOptions
 
     public required int AdminPort { get; init; }
 
+    /// <summary>
+    /// The variable <c>passwordFromEnv</c> names when it is unset or empty (so no password is sent); logged once at start.
+    /// </summary>
+    public string? MissingPasswordEnv { get; init; }
+
     /// <summary>How often /readyz re-checks that the upstream answers PING.</summary>
     public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -38,15 +43,20 @@ public sealed class AmbassadorOptions
     public static AmbassadorOptions FromConfig(AmbassadorConfig config, Func<string, string?> environment)
     {
         var upstream = UpstreamEndpoint.Parse(config.Upstream, config.Tls);
+        string? missingPasswordEnv = null;
         if (!string.IsNullOrEmpty(config.PasswordFromEnv))
         {
+            // Unset is what an optional Secret that does not exist gives (the sample policy's case): an upstream
+            // without a password, not a crash loop. A password Redis refuses shows in /readyz instead.
             var password = environment(config.PasswordFromEnv);
             if (string.IsNullOrEmpty(password))
             {
-                throw new SidecarConfigException($"passwordFromEnv: environment variable {config.PasswordFromEnv} is not set or empty");
+                missingPasswordEnv = config.PasswordFromEnv;
             }
-
-            upstream = upstream with { Password = password };
+            else
+            {
+                upstream = upstream with { Password = password };
+            }
         }
 
         if (config.Tls?.CaFile is { Length: > 0 } caFile && !File.Exists(caFile))
@@ -73,6 +83,7 @@ public sealed class AmbassadorOptions
             SamplingDuration = TimeSpan.FromMilliseconds(config.CircuitBreaker.SamplingDurationMs),
             RecoveryTimeout = TimeSpan.FromMilliseconds(config.CircuitBreaker.RecoveryTimeoutMs),
             AdminPort = config.AdminPort,
+            MissingPasswordEnv = missingPasswordEnv,
         };
     }
 

@@ -54,6 +54,10 @@ public sealed class ProxyListener(
 
         listener = socket;
         Log.Listening(logger, socket.LocalEndPoint!, options.Upstream.Display, options.PoolSize, options.Upstream.UseTls);
+        if (options.MissingPasswordEnv is { } variable)
+        {
+            Log.NoPassword(logger, variable);
+        }
     }
 
     public override Task StartAsync(CancellationToken cancellationToken)

@@ -37,13 +37,24 @@ public sealed class AmbassadorOptionsTests
     }
 
     [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public void An_unset_or_empty_password_variable_means_no_password_not_an_error(string? value)
+    {
+        // What an optional Secret that does not exist gives the container: no variable at all.
+        var options = Load("""{"upstream": "redis://r:7000", "passwordFromEnv": "REDIS_PASSWORD"}""", name => name == "REDIS_PASSWORD" ? value : null);
+
+        Assert.Null(options.Upstream.Password);
+        Assert.Equal("REDIS_PASSWORD", options.MissingPasswordEnv);
+    }
+
+    [Theory]
     [InlineData("""{"upstream": "http://r:6379"}""", "upstream")]
     [InlineData("""{"upstream": "redis://r:6379/x"}""", "upstream: database 'x'")]
     [InlineData("""{}""", "upstream")]
     [InlineData("""{"upstream": "redis://r", "listen": "pod.local:6379"}""", "listen: 'pod.local'")]
     [InlineData("""{"upstream": "redis://r", "listen": "6379"}""", "listen")]
     [InlineData("""{"upstream": "redis://r", "poolSize": 0}""", "poolSize")]
-    [InlineData("""{"upstream": "redis://r", "passwordFromEnv": "NOPE_NOT_SET"}""", "passwordFromEnv: environment variable NOPE_NOT_SET")]
     [InlineData("""{"upstream": "redis://r", "tls": {}}""", "tls: set only with a rediss:// upstream")]
     [InlineData("""{"upstream": "redis://r", "circuitBreaker": {"failureThreshold": 1}}""", "circuitBreaker.failureThreshold")]
     [InlineData("""{"upstream": "redis://r", "retries": {"baseDelayMs": 100, "maxDelayMs": 10}}""", "retries.maxDelayMs")]
