@@ -17,7 +17,8 @@ public sealed class K3sCluster : IAsyncDisposable
 
     public static readonly string[] Images = ["webhook", "operator", "log-shipper", "redis-ambassador", "prometheus-adapter"];
 
-    private const string RedisUpstream = """
+    /// <summary>The Redis the ambassador sample points at (redis.shared-services); the local-kubelet install applies it too.</summary>
+    internal const string RedisUpstream = """
         apiVersion: v1
         kind: Namespace
         metadata: {name: shared-services}

@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
@@ -27,6 +30,7 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     private readonly ConcurrentQueue<string> requests = new();
     private int bookmarksSent;
     private readonly ConcurrentDictionary<string, ServiceAccount> tokens = new(StringComparer.Ordinal);
+    private WebApplication? secureApp;
 
     private FakeKubeApiServer(WebApplication app, Uri baseAddress)
     {
@@ -72,6 +76,74 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
 
     public IKubernetes CreateClient() => new Kubernetes(new KubernetesClientConfiguration { Host = BaseAddress.ToString() });
 
+    /// <summary>The HTTPS endpoint <see cref="ServeHttpsAsync"/> opened (what pods reach as KUBERNETES_SERVICE_HOST/PORT); null until then.</summary>
+    public Uri? SecureAddress { get; private set; }
+
+    /// <summary>The PEM of the CA that signed <see cref="SecureAddress"/>'s certificate: a pod's <c>ca.crt</c> (the kube-root-ca.crt ConfigMap).</summary>
+    public string? CaCertificatePem { get; private set; }
+
+    /// <summary>
+    /// Serves this API server over HTTPS on <paramref name="address"/> as well (a port of its own),
+    /// as kube-apiserver serves its secure port: the certificate is issued by a CA made here for
+    /// the IP address and the names of the <c>kubernetes</c> Service, so an in-cluster client that
+    /// trusts <see cref="CaCertificatePem"/> verifies it. Same handler, storage and authorization as
+    /// the loopback HTTP endpoint. Once only.
+    /// </summary>
+    public async Task<Uri> ServeHttpsAsync(IPAddress address, CancellationToken cancellationToken)
+    {
+        if (secureApp is not null)
+        {
+            throw new InvalidOperationException($"already serving HTTPS at {SecureAddress}");
+        }
+
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=fake-kube-apiserver-ca", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+
+        // One clock reading for both: the leaf must not outlive its issuer.
+        var now = DateTimeOffset.UtcNow;
+        using var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(2));
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=kube-apiserver", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(address);
+        foreach (var name in new[] { "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local" })
+        {
+            names.AddDnsName(name);
+        }
+
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var issued = request.Create(ca, now.AddMinutes(-5), now.AddDays(1), RandomNumberGenerator.GetBytes(12));
+        var certificate = issued.CopyWithPrivateKey(key);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(address, 0, l => l.UseHttps(certificate)));
+        var app = builder.Build();
+        app.Run(HandleAsync);
+        await app.StartAsync(cancellationToken);
+        secureApp = app;
+        var port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+        CaCertificatePem = ca.ExportCertificatePem();
+        SecureAddress = new Uri($"https://{address}:{port.ToString(CultureInfo.InvariantCulture)}/");
+        return SecureAddress;
+    }
+
+    /// <summary>
+    /// A bearer token for <paramref name="account"/> (what the TokenRequest API gives a pod's
+    /// projected token volume); from then on requests with it are authorized as that account by
+    /// <see cref="Authorizer"/> (the install's RBAC unless set).
+    /// </summary>
+    public string IssueToken(ServiceAccount account)
+    {
+        tokens[account.Token] = account;
+        Authorizer ??= RbacAuthorizer.Install;
+        return account.Token;
+    }
+
     /// <summary>How many BOOKMARK events all watches were sent.</summary>
     public int BookmarksSent => Volatile.Read(ref bookmarksSent);
 
@@ -83,12 +155,8 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     public IKubernetes CreateClient(ServiceAccount account) => new Kubernetes(ClientConfiguration(account));
 
     /// <summary>The configuration of a client that authenticates as <paramref name="account"/>.</summary>
-    public KubernetesClientConfiguration ClientConfiguration(ServiceAccount account)
-    {
-        tokens[account.Token] = account;
-        Authorizer ??= RbacAuthorizer.Install;
-        return new KubernetesClientConfiguration { Host = BaseAddress.ToString(), AccessToken = account.Token };
-    }
+    public KubernetesClientConfiguration ClientConfiguration(ServiceAccount account) =>
+        new() { Host = BaseAddress.ToString(), AccessToken = IssueToken(account) };
 
     /// <summary>Whether SidecarPolicy writes are checked against the CRD's openAPIV3Schema and x-kubernetes-validations (on by default).</summary>
     public bool ValidateCustomResources { get; set; } = true;
@@ -101,6 +169,12 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Faults.DropWatches();
+        if (secureApp is not null)
+        {
+            await secureApp.StopAsync(CancellationToken.None);
+            await secureApp.DisposeAsync();
+        }
+
         await app.StopAsync(CancellationToken.None);
         await app.DisposeAsync();
     }

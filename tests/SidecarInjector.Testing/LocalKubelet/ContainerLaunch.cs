@@ -11,4 +11,5 @@ internal sealed record ContainerLaunch(
     ProcessIdentity Identity,
     string WorkingDir,
     IReadOnlyList<string> Argv,
-    IReadOnlyDictionary<string, string> Env);
+    IReadOnlyDictionary<string, string> Env,
+    IReadOnlyList<string> ExtraHosts);

@@ -178,6 +178,11 @@ internal sealed class ContainerProcess : IDisposable
         s.Append("/usr/bin/mkdir -p \"$R\"").Append(Quote(RootPath.Resolve(launch.WorkingDir))).Append('\n');
         s.Append("printf '%s\\n' ").Append(Quote(launch.Hostname)).Append(" > /proc/sys/kernel/hostname\n");
         s.Append("printf '127.0.0.1\\tlocalhost\\n::1\\tlocalhost\\n%s\\t%s\\n' ").Append(Quote(launch.PodIp)).Append(' ').Append(Quote(launch.Hostname)).Append(" > \"$R/etc/hosts\"\n");
+        foreach (var line in launch.ExtraHosts)
+        {
+            s.Append("printf '%s\\n' ").Append(Quote(line)).Append(" >> \"$R/etc/hosts\"\n");
+        }
+
         s.Append("printf '%s\\n' ").Append(Quote(launch.Hostname)).Append(" > \"$R/etc/hostname\"\n");
         if (launch.ReadOnlyRootFilesystem)
         {

@@ -20,6 +20,12 @@ public sealed class LocalKubeletOptions
     /// <summary>Variables every container gets unless it sets them (the <c>kubernetes</c> Service's KUBERNETES_SERVICE_HOST, say).</summary>
     public IReadOnlyDictionary<string, string> ServiceEnvironment { get; set; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Lines ("IP names...") added to each container's /etc/hosts, given the pod's namespace: cluster
+    /// DNS as far as this kubelet models it (<see cref="ServiceProxy.HostsEntries"/>), read when a container starts.
+    /// </summary>
+    public Func<string, IReadOnlyList<string>> ClusterHosts { get; set; } = _ => [];
+
     public NodeResources Node { get; set; } = NodeResources.Default;
 
     /// <summary>The first crash-loop back-off (the kubelet's is 10 s, doubling to 5 min).</summary>

@@ -6,6 +6,8 @@ namespace SidecarInjector.Testing.LocalKubelet;
 /// The node's pod network: a bridge with the node's address (the pods' gateway and hostIP) and, per
 /// pod, a network namespace with loopback up and one end of a veth pair on the bridge, so the pod's
 /// containers share localhost and the node (probes, the API server) reaches the pod at its podIP.
+/// Hosts .2-.199 are pods; .200-.254 are Services' cluster IPs (<see cref="ServiceProxy"/>), bound
+/// on the bridge so pods and the node reach them.
 /// </summary>
 internal sealed class PodNetwork : IAsyncDisposable
 {
@@ -13,6 +15,7 @@ internal sealed class PodNetwork : IAsyncDisposable
     private readonly string subnetPrefix;
     private readonly Lock gate = new();
     private readonly HashSet<int> used = [];
+    private readonly HashSet<int> serviceIps = [];
     private bool created;
 
     /// <param name="id">Four hex digits naming the bridge (sikbrID) and the pods' namespaces (sikID-N).</param>
@@ -42,10 +45,10 @@ internal sealed class PodNetwork : IAsyncDisposable
         int host;
         lock (gate)
         {
-            host = Enumerable.Range(2, 253).FirstOrDefault(h => !used.Contains(h));
+            host = Enumerable.Range(2, 198).FirstOrDefault(h => !used.Contains(h));
             if (host == 0)
             {
-                throw new InvalidOperationException("the local kubelet's pod network is full (253 pods)");
+                throw new InvalidOperationException("the local kubelet's pod network is full (198 pods)");
             }
 
             used.Add(host);
@@ -79,6 +82,36 @@ internal sealed class PodNetwork : IAsyncDisposable
         lock (gate)
         {
             used.Remove(int.Parse(podIp[subnetPrefix.Length..], CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>Takes a free cluster IP (.200-.254) and binds it on the bridge.</summary>
+    public async Task<string> AddServiceIpAsync()
+    {
+        int host;
+        lock (gate)
+        {
+            host = Enumerable.Range(200, 55).FirstOrDefault(h => !serviceIps.Contains(h));
+            if (host == 0)
+            {
+                throw new InvalidOperationException("the local cluster's service range is full (55 Services)");
+            }
+
+            serviceIps.Add(host);
+        }
+
+        var ip = subnetPrefix + host.ToString(CultureInfo.InvariantCulture);
+        await HostCommand.IpAsync("addr", "add", ip + "/32", "dev", Bridge);
+        return ip;
+    }
+
+    /// <summary>Releases a cluster IP <see cref="AddServiceIpAsync"/> gave.</summary>
+    public async Task RemoveServiceIpAsync(string ip)
+    {
+        await HostCommand.RunAsync("/bin/ip", ["addr", "del", ip + "/32", "dev", Bridge], check: false);
+        lock (gate)
+        {
+            serviceIps.Remove(int.Parse(ip[subnetPrefix.Length..], CultureInfo.InvariantCulture));
         }
     }
 

@@ -110,6 +110,21 @@ internal sealed class PodWorker
         Kubelet.CleanUpLater(podDirectory);
     }
 
+    private static string HomeOf(long uid)
+    {
+        var id = uid.ToString(CultureInfo.InvariantCulture);
+        foreach (var line in File.Exists("/etc/passwd") ? File.ReadLines("/etc/passwd") : [])
+        {
+            var fields = line.Split(':');
+            if (fields.Length >= 6 && fields[2] == id && fields[5].Length > 0)
+            {
+                return fields[5];
+            }
+        }
+
+        return "/";
+    }
+
     /// <summary>Everything one start of <paramref name="runner"/> needs: env, command, user, mounts.</summary>
     public ContainerLaunch PrepareLaunch(ContainerRunner runner, ImageConfig image)
     {
@@ -144,6 +159,13 @@ internal sealed class PodWorker
         if (JsonNumber.Long(podSecurity["fsGroup"]) is { } fsGroup)
         {
             groups.Add(fsGroup);
+        }
+
+        // The container runtime sets HOME when neither the image nor the pod does: the user's home in
+        // the root's /etc/passwd, else "/" (runc). .NET needs it (its X509 stores), so without it TLS fails.
+        if (!env.ContainsKey("HOME"))
+        {
+            env["HOME"] = HomeOf(uid);
         }
 
         var identity = new ProcessIdentity(uid, gid, groups,
@@ -181,7 +203,8 @@ internal sealed class PodWorker
             identity,
             spec["workingDir"]?.GetValue<string>() is { Length: > 0 } wd ? wd : image.WorkingDir,
             argv,
-            env);
+            env,
+            Kubelet.Options.ClusterHosts(Namespace));
     }
 
     private async Task RunAsync()
