@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace SidecarInjector.Crds.Config;
+namespace SidecarInjector.SidecarConfig;
 
 [JsonConverter(typeof(JsonStringEnumConverter<LogSinkType>))]
 public enum LogSinkType

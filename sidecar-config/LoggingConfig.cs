@@ -1,8 +1,10 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
+using SidecarInjector.SidecarConfig.Schema;
 
-namespace SidecarInjector.Crds.Config;
+namespace SidecarInjector.SidecarConfig;
 
 /// <summary>The log shipper's configuration: the <c>logging</c> section of a sidecar, and its SIDECAR_CONFIG.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
@@ -12,6 +14,7 @@ public sealed class LoggingConfig
     [Description("Glob patterns of the files to tail, e.g. /var/log/app/*.log; ** matches any depth. New files are picked up as they appear.")]
     [Required]
     [MinLength(1)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = MinLengthIsData.Justification)]
     public List<string> Paths { get; set; } = [];
 
     [JsonPropertyName("exclude")]
@@ -35,6 +38,7 @@ public sealed class LoggingConfig
     [Description("Writable directory where read offsets are checkpointed after the sink acknowledges a batch; put it on a volume that outlives the container (e.g. the shared emptyDir) so a restart resumes without loss.")]
     [Required]
     [MinLength(1)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = MinLengthIsData.Justification)]
     public string StateDir { get; set; } = string.Empty;
 
     [JsonPropertyName("readFrom")]

@@ -1,8 +1,10 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
+using SidecarInjector.SidecarConfig.Schema;
 
-namespace SidecarInjector.Crds.Config;
+namespace SidecarInjector.SidecarConfig;
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed class MetricMapping
@@ -17,6 +19,7 @@ public sealed class MetricMapping
     [Description("Dotted path into the JSON document; [*] iterates an array, * iterates an object's keys, e.g. queues[*] or pools.*.active.")]
     [Required]
     [MinLength(1)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = MinLengthIsData.Justification)]
     public string Path { get; set; } = string.Empty;
 
     [JsonPropertyName("value")]

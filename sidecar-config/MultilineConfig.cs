@@ -1,8 +1,10 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
+using SidecarInjector.SidecarConfig.Schema;
 
-namespace SidecarInjector.Crds.Config;
+namespace SidecarInjector.SidecarConfig;
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed class MultilineConfig
@@ -11,6 +13,7 @@ public sealed class MultilineConfig
     [Description("A .NET regular expression that matches the first line of a record; lines that do not match are appended to the previous record.")]
     [Required]
     [MinLength(1)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = MinLengthIsData.Justification)]
     public string StartPattern { get; set; } = string.Empty;
 
     [JsonPropertyName("maxLines")]

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace SidecarInjector.Crds.Config;
+namespace SidecarInjector.SidecarConfig;
 
 /// <summary>
 /// Source-generated JSON metadata of the sidecar configs, for

@@ -1,10 +1,9 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
-using SidecarInjector.Crds.Schema;
-using SidecarInjector.Crds.Serialization;
-using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig.Schema;
+using SidecarInjector.SidecarConfig.Serialization;
 
-namespace SidecarInjector.Crds.Config;
+namespace SidecarInjector.SidecarConfig;
 
 /// <summary>
 /// How the sidecar programs read their configuration: the JSON in <c>SIDECAR_CONFIG</c> (what
@@ -15,25 +14,31 @@ public static class SidecarConfigLoader
 {
     public const string EnvironmentVariable = "SIDECAR_CONFIG";
 
-    /// <summary>Loads from <paramref name="configFile"/> when given, else from SIDECAR_CONFIG.</summary>
-    /// <exception cref="SidecarConfigException">Missing, unparsable or invalid configuration; the message names the key.</exception>
-    public static T Load<T>(string? configFile, string? environmentValue = null)
-        where T : class, new() =>
-        Load(configFile, environmentValue, ApiJson.Deserialize<T>);
-
     /// <summary>
-    /// Like <see cref="Load{T}(string?, string?)"/>, deserializing with the caller's
-    /// source-generated metadata, for trimmed and Native AOT programs.
+    /// Loads from <paramref name="configFile"/> when given, else from SIDECAR_CONFIG, deserializing
+    /// with source-generated metadata (<see cref="SidecarConfigJson"/>): no reflection serializer,
+    /// so the Native AOT sidecars read their config like the JIT ones.
     /// </summary>
     /// <exception cref="SidecarConfigException">Missing, unparsable or invalid configuration; the message names the key.</exception>
     public static T Load<T>(string? configFile, JsonTypeInfo<T> typeInfo, string? environmentValue = null)
         where T : class, new() =>
-        Load(configFile, environmentValue, node => ApiJson.Deserialize(node, typeInfo));
+        Load(configFile, environmentValue, node => TypedJson.Deserialize(node, typeInfo));
 
     /// <summary>Parses and validates configuration text; <paramref name="source"/> prefixes error messages.</summary>
-    public static T Parse<T>(string text, string source)
+    /// <exception cref="SidecarConfigException">Unparsable or invalid configuration; the message names the key.</exception>
+    public static T Parse<T>(string text, string source, JsonTypeInfo<T> typeInfo)
         where T : class, new() =>
-        Parse(text, source, ApiJson.Deserialize<T>);
+        ParseText(text, source, node => TypedJson.Deserialize(node, typeInfo));
+
+    /// <summary>
+    /// Like <see cref="Parse{T}(string, string, JsonTypeInfo{T})"/> with another deserializer that
+    /// throws <see cref="ApiJsonException"/>: the CRD reads the same sections with the Kubernetes
+    /// client's serializer, and its tests hold both readers to the same result.
+    /// </summary>
+    /// <exception cref="SidecarConfigException">Unparsable or invalid configuration; the message names the key.</exception>
+    public static T Parse<T>(string text, string source, Func<JsonNode, T> deserialize)
+        where T : class, new() =>
+        ParseText(text, source, deserialize);
 
     private static T Load<T>(string? configFile, string? environmentValue, Func<JsonNode, T> deserialize)
         where T : class, new()
@@ -59,10 +64,10 @@ public static class SidecarConfigLoader
                 ?? throw new SidecarConfigException($"no configuration: set {EnvironmentVariable} to the JSON config or pass --config FILE");
         }
 
-        return Parse(text, source, deserialize);
+        return ParseText(text, source, deserialize);
     }
 
-    private static T Parse<T>(string text, string source, Func<JsonNode, T> deserialize)
+    private static T ParseText<T>(string text, string source, Func<JsonNode, T> deserialize)
         where T : class, new()
     {
         JsonNode node;
@@ -91,7 +96,7 @@ public static class SidecarConfigLoader
         SchemaWalker.Validate(config, string.Empty, problems);
         if (config is LoggingConfig logging)
         {
-            SidecarPolicyValidator.ValidateLogging(logging, string.Empty, problems);
+            LoggingConfigValidator.Validate(logging, string.Empty, problems);
         }
 
         if (problems.Count > 0)

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json.Serialization;
 
-namespace SidecarInjector.Crds.Config;
+namespace SidecarInjector.SidecarConfig;
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed class UpstreamTlsConfig

@@ -6,9 +6,10 @@ using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using k8s.Models;
-using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig.Schema;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.Crds.Schema;
 

@@ -1,17 +1,22 @@
 using System.Collections;
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text.Json.Serialization;
 
-namespace SidecarInjector.Crds.Schema;
+namespace SidecarInjector.SidecarConfig.Schema;
 
 /// <summary>
-/// Checks an object graph of this library's types against the same attributes the CRD generator
-/// turns into OpenAPI constraints (Required, Range, MinLength, MaxLength, RegularExpression,
-/// AllowedValues), so a policy file or a sidecar config is held to the CRD's rules offline.
+/// Checks an object graph of the SidecarInjector API and config types against the same attributes
+/// the CRD generator turns into OpenAPI constraints (Required, Range, MinLength, MaxLength,
+/// RegularExpression, AllowedValues), so a policy file or a sidecar config is held to the CRD's
+/// rules offline.
 /// </summary>
 public static class SchemaWalker
 {
+    // The walk follows the runtime types of the values: the config types are kept whole for the
+    // trimmer by ILLink.Descriptors.xml; the API types of crds/ never run trimmed.
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The types walked are kept by ILLink.Descriptors.xml (config) or never trimmed (CRD types).")]
     public static void Validate(object value, string path, ICollection<ValidationProblem> problems)
     {
         foreach (var property in ApiProperties(value.GetType()))
@@ -35,13 +40,13 @@ public static class SchemaWalker
     }
 
     /// <summary>The properties of a type that are part of its JSON form.</summary>
-    public static IEnumerable<PropertyInfo> ApiProperties(Type type) =>
+    public static IEnumerable<PropertyInfo> ApiProperties([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>() is null && p.GetCustomAttribute<JsonPropertyNameAttribute>() is not null);
 
-    /// <summary>True for the classes of this library, which the walker and the generator descend into.</summary>
+    /// <summary>True for the SidecarInjector API and config classes, which the walker and the generator descend into.</summary>
     public static bool IsOwnType(Type type) =>
-        type.IsClass && type.Assembly == typeof(SchemaWalker).Assembly && type.Namespace?.StartsWith("SidecarInjector.Crds", StringComparison.Ordinal) == true;
+        type.IsClass && type.Namespace?.StartsWith("SidecarInjector.", StringComparison.Ordinal) == true;
 
     private static void Recurse(object value, string path, ICollection<ValidationProblem> problems)
     {

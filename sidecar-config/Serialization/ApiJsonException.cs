@@ -1,4 +1,4 @@
-namespace SidecarInjector.Crds.Serialization;
+namespace SidecarInjector.SidecarConfig.Serialization;
 
 /// <summary>A document that is valid JSON but does not fit the type; <see cref="Field"/> is a dotted path.</summary>
 public sealed class ApiJsonException(string field, string problem, Exception? inner = null)

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
-namespace SidecarInjector.Crds.Serialization;
+namespace SidecarInjector.SidecarConfig.Serialization;
 
 /// <summary>
 /// Converts multi-document YAML to <see cref="JsonNode"/> trees and back. Written here because

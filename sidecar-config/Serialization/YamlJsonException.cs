@@ -1,4 +1,4 @@
-namespace SidecarInjector.Crds.Serialization;
+namespace SidecarInjector.SidecarConfig.Serialization;
 
 /// <summary>A YAML or JSON stream that could not be parsed; <see cref="Document"/> is 1-based.</summary>
 public sealed class YamlJsonException(int document, string detail, Exception? inner = null)

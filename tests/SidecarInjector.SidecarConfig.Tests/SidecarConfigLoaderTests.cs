@@ -1,15 +1,14 @@
 using System.Xml.Linq;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.Tests.Shared;
 
-namespace SidecarInjector.Crds.Tests.Config;
+namespace SidecarInjector.SidecarConfig.Tests;
 
 public sealed class SidecarConfigLoaderTests
 {
     [Fact]
     public void Reads_json_from_the_environment_value_with_defaults()
     {
-        var config = SidecarConfigLoader.Load<AmbassadorConfig>(null, """{"upstream":"redis://r:6379/2"}""");
+        var config = SidecarConfigLoader.Load(null, SidecarConfigJson.Default.AmbassadorConfig, """{"upstream":"redis://r:6379/2"}""");
         Assert.Equal("127.0.0.1:6379", config.Listen);
         Assert.Equal(1, config.PoolSize);
         Assert.Equal(5, config.CircuitBreaker.FailureThreshold);
@@ -24,7 +23,7 @@ public sealed class SidecarConfigLoaderTests
             File.WriteAllText(file, "source: http://127.0.0.1:8080/stats\npollIntervalSeconds: 3\n");
             var path = SidecarConfigLoader.ConfigFileArgument(["--config", file]);
             Assert.Equal(file, path);
-            Assert.Equal(3, SidecarConfigLoader.Load<AdapterConfig>(path, "ignored").PollIntervalSeconds);
+            Assert.Equal(3, SidecarConfigLoader.Load(path, SidecarConfigJson.Default.AdapterConfig, "ignored").PollIntervalSeconds);
         }
         finally
         {
@@ -41,14 +40,14 @@ public sealed class SidecarConfigLoaderTests
     [InlineData("""{"upstream":""", "SIDECAR_CONFIG: line 1: invalid JSON")]
     public void Invalid_configuration_names_the_key(string json, string expected)
     {
-        var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load<AmbassadorConfig>(null, json));
+        var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load(null, SidecarConfigJson.Default.AmbassadorConfig, json));
         Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Errors_never_print_the_password_of_a_url()
     {
-        var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load<AmbassadorConfig>(null, """{"upstream":"http://user:s3cret@redis:6379"}"""));
+        var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load(null, SidecarConfigJson.Default.AmbassadorConfig, """{"upstream":"http://user:s3cret@redis:6379"}"""));
         Assert.DoesNotContain("s3cret", e.Message);
         Assert.Contains("'http://***@redis:6379' does not match", e.Message);
     }
@@ -56,28 +55,28 @@ public sealed class SidecarConfigLoaderTests
     [Fact]
     public void Missing_configuration_says_how_to_provide_it()
     {
-        var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Parse<LoggingConfig>("{\"paths\":[\"/x\"],\"stateDir\":\"/s\",\"sink\":{\"type\":\"http\"}}", "SIDECAR_CONFIG"));
+        var e = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Parse("{\"paths\":[\"/x\"],\"stateDir\":\"/s\",\"sink\":{\"type\":\"http\"}}", "SIDECAR_CONFIG", SidecarConfigJson.Default.LoggingConfig));
         Assert.Equal("SIDECAR_CONFIG: sink.url: required for sink type http", e.Message);
-        var missingFile = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load<LoggingConfig>("/nonexistent.json"));
+        var missingFile = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Load("/nonexistent.json", SidecarConfigJson.Default.LoggingConfig));
         Assert.StartsWith("/nonexistent.json: cannot read the config file", missingFile.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void The_native_aot_trimmer_roots_keep_every_config_type_and_nothing_else_of_the_namespace()
     {
-        // A config type missing from TrimmerRoots.xml loses its properties in the AOT sidecars and
+        // A config type missing from ILLink.Descriptors.xml loses its properties in the AOT sidecars and
         // validates nothing; the loader rooted whole pulls the reflection serializer into them.
-        var machinery = new[] { typeof(SidecarConfigLoader), typeof(SidecarConfigException), typeof(SidecarConfigJson) };
+        var machinery = new[] { typeof(SidecarConfigLoader), typeof(SidecarConfigException), typeof(SidecarConfigJson), typeof(LoggingConfigValidator) };
         var configTypes = typeof(SidecarConfigLoader).Assembly.GetExportedTypes()
             .Where(t => t.Namespace == typeof(SidecarConfigLoader).Namespace && !machinery.Contains(t))
             .Select(t => t.FullName!)
             .Order();
 
-        var roots = XDocument.Load(RepoPaths.Of("crds", "Config", "TrimmerRoots.xml")).Descendants("type")
+        var roots = XDocument.Load(RepoPaths.Of("sidecar-config", "ILLink.Descriptors.xml")).Descendants("type")
             .Select(t => (string)t.Attribute("fullname")!)
             .Order();
 
         Assert.Equal(configTypes, roots);
-        Assert.Empty(XDocument.Load(RepoPaths.Of("crds", "Config", "TrimmerRoots.xml")).Descendants("namespace"));
+        Assert.Empty(XDocument.Load(RepoPaths.Of("sidecar-config", "ILLink.Descriptors.xml")).Descendants("namespace"));
     }
 }

@@ -1,9 +1,10 @@
 using System.Text.Json;
-using SidecarInjector.Crds.Config;
+using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig;
 
-namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
+namespace SidecarInjector.Crds.Tests.Config;
 
-/// <summary>The shipped (Native AOT) build reads its config with source-generated metadata: same result as the reflection loader.</summary>
+/// <summary>The Prometheus adapter reads its config with source-generated metadata (what its Native AOT build needs): same config or error as the CRD's reader (the Kubernetes client's serializer).</summary>
 public sealed class AdapterConfigJsonTests
 {
     public static TheoryData<string> Configs() =>
@@ -26,7 +27,7 @@ public sealed class AdapterConfigJsonTests
 
     [Theory]
     [MemberData(nameof(Configs))]
-    public void Gives_the_same_config_or_error_as_the_reflection_loader(string config)
+    public void Gives_the_same_config_or_error_as_the_crd_reader(string config)
     {
         static string Outcome(Func<AdapterConfig> load)
         {
@@ -41,7 +42,7 @@ public sealed class AdapterConfigJsonTests
         }
 
         Assert.Equal(
-            Outcome(() => SidecarConfigLoader.Load<AdapterConfig>(null, config)),
+            Outcome(() => SidecarConfigLoader.Parse(config, SidecarConfigLoader.EnvironmentVariable, ApiJson.Deserialize<AdapterConfig>)),
             Outcome(() => SidecarConfigLoader.Load(null, SidecarConfigJson.Default.AdapterConfig, config)));
     }
 }

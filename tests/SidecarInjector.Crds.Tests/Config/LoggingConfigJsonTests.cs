@@ -1,11 +1,12 @@
-using SidecarInjector.Crds.Config;
 using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig;
 
-namespace SidecarInjector.LogShipper.Tests.Hosting;
+namespace SidecarInjector.Crds.Tests.Config;
 
 /// <summary>
-/// The shipper reads its config with source-generated metadata (what the Native AOT build needs):
-/// a user sees the same config and the same error messages as with the reflection loader.
+/// The log shipper reads its config with source-generated metadata (what its Native AOT build needs):
+/// a user sees the same config and the same error messages as with the CRD's reader (the
+/// Kubernetes client's serializer).
 /// </summary>
 public class LoggingConfigJsonTests
 {
@@ -46,9 +47,9 @@ public class LoggingConfigJsonTests
 
     [Theory]
     [MemberData(nameof(Configs))]
-    public void Reads_configs_and_reports_errors_as_the_reflection_loader_does(string text)
+    public void Reads_configs_and_reports_errors_as_the_crd_reader_does(string text)
     {
-        var expected = Outcome(() => SidecarConfigLoader.Load<LoggingConfig>(null, text));
+        var expected = Outcome(() => SidecarConfigLoader.Parse(text, SidecarConfigLoader.EnvironmentVariable, ApiJson.Deserialize<LoggingConfig>));
         var actual = Outcome(() => SidecarConfigLoader.Load(null, SidecarConfigJson.Default.LoggingConfig, text));
 
         Assert.Equal(expected, actual);
@@ -59,7 +60,7 @@ public class LoggingConfigJsonTests
         try
         {
             var config = load();
-            // The config as the reflection serializer writes it: every property, defaults included.
+            // The config as the Kubernetes client's serializer writes it: every property, defaults included.
             return "ok: " + ApiJson.Serialize(config);
         }
         catch (SidecarConfigException e)

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Schema;
-using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig.Schema;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.Crds.Tests.Schema;
@@ -17,7 +18,7 @@ public sealed class CrdGeneratorTests
         var generated = CrdGenerator.GenerateYaml();
         if (Environment.GetEnvironmentVariable("UPDATE_CRD") == "1")
         {
-            File.WriteAllText(CrdPath, "# Generated from crds/V1Alpha1 and crds/Config by `make manifests`. Do not edit.\n" + generated);
+            File.WriteAllText(CrdPath, "# Generated from crds/V1Alpha1 and sidecar-config by `make manifests`. Do not edit.\n" + generated);
         }
 
         var committed = File.ReadAllText(CrdPath);

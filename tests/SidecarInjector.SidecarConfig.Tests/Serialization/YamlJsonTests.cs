@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 
-namespace SidecarInjector.Crds.Tests.Serialization;
+namespace SidecarInjector.SidecarConfig.Tests.Serialization;
 
 public sealed class YamlJsonTests
 {
