@@ -1,15 +1,19 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace SidecarInjector.Webhook.Injection;
+namespace SidecarInjector.Crds.V1Alpha1;
 
 /// <summary>
 /// The <c>sidecarinjector.io/status</c> annotation: a JSON object of policy name to the template
-/// hash injected. It makes injection idempotent and lets the operator count outdated pods.
+/// hash injected. It makes injection idempotent (the webhook) and lets the operator count
+/// outdated pods; both read it here, so they agree on what a pod has.
 /// </summary>
 public static class InjectionStatus
 {
-    /// <summary>Parses the annotation; a value that is not a JSON object of strings reads as empty.</summary>
+    /// <summary>
+    /// Parses the annotation. A value that is not a JSON object reads as empty; of an object, only
+    /// the entries whose value is a string count (what the webhook injected is what the operator counts).
+    /// </summary>
     public static SortedDictionary<string, string> Parse(string? value)
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -33,7 +37,7 @@ public static class InjectionStatus
         }
         catch (JsonException)
         {
-            // Someone else's value: treated as "nothing injected", and overwritten on injection.
+            // Someone else's value (or a hand edit): "nothing injected", overwritten on injection.
         }
 
         return result;

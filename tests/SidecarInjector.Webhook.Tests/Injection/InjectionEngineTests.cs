@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Serialization;
+using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.SidecarConfig;
 using SidecarInjector.Webhook.Injection;
 using static SidecarInjector.Webhook.Tests.Injection.EngineFixture;
