@@ -64,6 +64,12 @@ public static class CrdGenerator
 
     public static string GenerateYaml() => YamlJson.Serialize(Generate());
 
+    /// <summary>The first line of the committed file.</summary>
+    public const string Header = "# Generated from crds/V1Alpha1 and sidecar-config by `make manifests`. Do not edit.\n";
+
+    /// <summary>The committed file <c>crds/</c><see cref="FileName"/>: the header and the CRD.</summary>
+    public static string GenerateFile() => Header + GenerateYaml();
+
     private static JsonObject RootSchema()
     {
         var root = new JsonObject
