@@ -61,8 +61,7 @@ docs-check: ## Check that README.md and docs/ link to files, headings, make targ
 
 .PHONY: manifests
 manifests: ## Regenerate crds/sidecarinjector.io_sidecarpolicies.yaml from the C# types.
-	UPDATE_CRD=1 dotnet test --project tests/SidecarInjector.Crds.Tests -c $(CONFIGURATION) --filter-class '*CrdGeneratorTests' >/dev/null || true
-	dotnet test --project tests/SidecarInjector.Crds.Tests -c $(CONFIGURATION) --filter-class '*CrdGeneratorTests'
+	dotnet run --project tools/manifests -c $(CONFIGURATION) -- .
 
 .PHONY: demo
 demo: ## Build and run the offline inject over examples/ with the sample policies.

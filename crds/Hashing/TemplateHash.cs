@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Schema;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Crds.Hashing;
 

@@ -29,6 +29,17 @@ public sealed class ResourceInformerOptions
     /// <summary>Called for lists, watches, errors and relists; must not block.</summary>
     public Action<InformerNotice>? OnNotice { get; set; }
 
+    /// <summary>A copy with its own transform and notice callback: the timing settings are shared, the defaults stay here.</summary>
+    public ResourceInformerOptions With(Func<object, object>? transform, Action<InformerNotice>? onNotice) => new()
+    {
+        WatchTimeout = WatchTimeout,
+        HangGrace = HangGrace,
+        InitialBackoff = InitialBackoff,
+        MaxBackoff = MaxBackoff,
+        Transform = transform,
+        OnNotice = onNotice,
+    };
+
     public void Validate()
     {
         if (WatchTimeout < TimeSpan.FromSeconds(1))

@@ -6,9 +6,10 @@ using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using k8s.Models;
-using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig.Schema;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.Crds.Schema;
 
@@ -62,6 +63,12 @@ public static class CrdGenerator
     };
 
     public static string GenerateYaml() => YamlJson.Serialize(Generate());
+
+    /// <summary>The first line of the committed file.</summary>
+    public const string Header = "# Generated from crds/V1Alpha1 and sidecar-config by `make manifests`. Do not edit.\n";
+
+    /// <summary>The committed file <c>crds/</c><see cref="FileName"/>: the header and the CRD.</summary>
+    public static string GenerateFile() => Header + GenerateYaml();
 
     private static JsonObject RootSchema()
     {

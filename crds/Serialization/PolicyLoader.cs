@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.Crds.Serialization;
 

@@ -2,8 +2,8 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using k8s.Models;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.Crds.Schema;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.Crds.V1Alpha1;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using SidecarInjector.Crds.Schema;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Crds.Validation;
 

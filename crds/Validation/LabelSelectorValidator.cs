@@ -1,5 +1,5 @@
 using k8s.Models;
-using SidecarInjector.Crds.Schema;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Crds.Validation;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Schema;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Crds.Validation;
 

@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using k8s.Models;
-using SidecarInjector.Crds.Config;
-using SidecarInjector.Crds.Schema;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.SidecarConfig;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Crds.Validation;
 
@@ -137,7 +137,7 @@ public static class SidecarPolicyValidator
 
         if (sidecar.Logging is { } logging)
         {
-            ValidateLogging(logging, $"{at}.logging", problems);
+            LoggingConfigValidator.Validate(logging, $"{at}.logging", problems);
         }
     }
 
@@ -209,34 +209,6 @@ public static class SidecarPolicyValidator
             if (capability != "NET_BIND_SERVICE")
             {
                 problems.Add(new ValidationProblem($"{at}.capabilities.add", $"only NET_BIND_SERVICE may be added, not {capability}"));
-            }
-        }
-    }
-
-    public static void ValidateLogging(LoggingConfig logging, string at, List<ValidationProblem> problems)
-    {
-        if (logging.Sink.Type != LogSinkType.Stdout && string.IsNullOrEmpty(logging.Sink.Url))
-        {
-            problems.Add(new ValidationProblem($"{at}.sink.url", $"required for sink type {EnumNames.Of(logging.Sink.Type)}"));
-        }
-        else if (logging.Sink.Url is { Length: > 0 } url)
-        {
-            var expected = logging.Sink.Type == LogSinkType.Syslog ? new[] { "tcp" } : ["http", "https"];
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !expected.Contains(uri.Scheme))
-            {
-                problems.Add(new ValidationProblem($"{at}.sink.url", $"'{url}' must be an absolute {string.Join(" or ", expected)}:// URL"));
-            }
-        }
-
-        if (logging.Multiline?.StartPattern is { Length: > 0 } pattern)
-        {
-            try
-            {
-                _ = new Regex(pattern, RegexOptions.None, TimeSpan.FromSeconds(1));
-            }
-            catch (ArgumentException e)
-            {
-                problems.Add(new ValidationProblem($"{at}.multiline.startPattern", $"not a valid regular expression: {e.Message}"));
             }
         }
     }

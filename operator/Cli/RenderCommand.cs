@@ -2,6 +2,7 @@ using System.CommandLine;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Operator.Certificates;
 using SidecarInjector.Operator.Reconcilers;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.Operator.Cli;
 

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using k8s;
 using Prometheus;
+using SidecarInjector.Crds.Informers;
 using SidecarInjector.Operator.Leadership;
 
 namespace SidecarInjector.Operator.Hosting;
@@ -37,10 +38,7 @@ public static class OperatorHostExtensions
             return services.AddSingleton(client);
         }
 
-        var config = options.Kubeconfig is null && KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig);
-        return services.AddSingleton<IKubernetes>(new Kubernetes(config));
+        return services.AddSingleton<IKubernetes>(new Kubernetes(KubernetesClientConfigurations.InClusterOrKubeconfig(options.Kubeconfig)));
     }
 
     public static IServiceCollection AddOperatorRuntime(this IServiceCollection services) => services

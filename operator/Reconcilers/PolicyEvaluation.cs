@@ -1,4 +1,4 @@
-using SidecarInjector.Crds.Schema;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Operator.Reconcilers;
 

@@ -1,9 +1,9 @@
 using k8s.Models;
-using SidecarInjector.Crds.Schema;
 using SidecarInjector.Crds.Selection;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Operator.Reconcilers;
 

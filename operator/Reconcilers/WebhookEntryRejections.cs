@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Schema;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Operator.Reconcilers;
 

@@ -1,5 +1,5 @@
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Hosting;
+using SidecarInjector.SidecarConfig;
 
 try
 {

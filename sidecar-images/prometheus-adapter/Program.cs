@@ -1,5 +1,5 @@
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Hosting;
+using SidecarInjector.SidecarConfig;
 
 AdapterOptions options;
 try

@@ -1,7 +1,7 @@
 using Prometheus;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Hosting;
+using SidecarInjector.SidecarConfig;
 
 // On Linux the app's and the upstream connections live on the ambassador's own epoll loop
 // (Sockets/). What stays on .NET's socket engine (accepting connections, the admin port,
@@ -20,7 +20,7 @@ foreach (var (name, value) in (ReadOnlySpan<(string, string)>)[("DOTNET_SYSTEM_N
 AmbassadorOptions options;
 try
 {
-    var config = SidecarConfigLoader.Load<AmbassadorConfig>(SidecarConfigLoader.ConfigFileArgument(args));
+    var config = SidecarConfigLoader.Load(SidecarConfigLoader.ConfigFileArgument(args), SidecarConfigJson.Default.AmbassadorConfig);
     options = AmbassadorOptions.FromConfig(config, Environment.GetEnvironmentVariable);
 }
 catch (SidecarConfigException e)

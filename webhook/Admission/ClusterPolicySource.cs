@@ -93,10 +93,7 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
     }
 
     /// <summary>A client for the cluster the process runs in, or the current kubeconfig context outside one.</summary>
-    public static KubernetesClientConfiguration DefaultClientConfiguration() =>
-        KubernetesClientConfiguration.IsInCluster()
-            ? KubernetesClientConfiguration.InClusterConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile();
+    public static KubernetesClientConfiguration DefaultClientConfiguration() => KubernetesClientConfigurations.InClusterOrKubeconfig();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -152,15 +149,8 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
         }
     }
 
-    private ResourceInformerOptions Informer(ResourceInformerOptions? template, Func<object, object>? transform) => new()
-    {
-        WatchTimeout = template?.WatchTimeout ?? TimeSpan.FromMinutes(5),
-        HangGrace = template?.HangGrace ?? TimeSpan.FromMinutes(1),
-        InitialBackoff = template?.InitialBackoff ?? TimeSpan.FromMilliseconds(500),
-        MaxBackoff = template?.MaxBackoff ?? TimeSpan.FromSeconds(30),
-        Transform = transform,
-        OnNotice = OnNotice,
-    };
+    private ResourceInformerOptions Informer(ResourceInformerOptions? template, Func<object, object>? transform) =>
+        (template ?? new ResourceInformerOptions()).With(transform, OnNotice);
 
     private void OnNotice(InformerNotice notice)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Webhook.Injection;
 
 namespace SidecarInjector.Webhook.Cli;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Schema;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Webhook.Injection;
 

@@ -1,6 +1,6 @@
-using SidecarInjector.Crds.Schema;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Webhook.Injection;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Tailing;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Checkpoints;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Console;
 using Prometheus;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Checkpoints;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Hosting;
 

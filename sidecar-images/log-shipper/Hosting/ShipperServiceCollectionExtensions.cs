@@ -1,12 +1,12 @@
 using System.Threading.Channels;
 using Prometheus;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Checkpoints;
 using SidecarInjector.LogShipper.Metrics;
 using SidecarInjector.LogShipper.Pipeline;
 using SidecarInjector.LogShipper.Records;
 using SidecarInjector.LogShipper.Sinks;
 using SidecarInjector.LogShipper.Tailing;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Hosting;
 

@@ -1,10 +1,10 @@
 using System.Threading.Channels;
 using Polly;
 using Polly.Retry;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Checkpoints;
 using SidecarInjector.LogShipper.Metrics;
 using SidecarInjector.LogShipper.Sinks;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Pipeline;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
-using SidecarInjector.Crds.Config;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Records;
 

@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Pipeline;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Records;
 

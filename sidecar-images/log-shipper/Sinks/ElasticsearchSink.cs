@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Pipeline;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Sinks;
 

@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using SidecarInjector.Crds.Config;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Sinks;
 

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Records;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Sinks;
 

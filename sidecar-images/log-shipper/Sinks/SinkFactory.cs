@@ -1,5 +1,5 @@
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Records;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Sinks;
 

@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Net.Sockets;
 using System.Text;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Records;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Sinks;
 

@@ -1,8 +1,8 @@
 using Microsoft.Win32.SafeHandles;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Checkpoints;
 using SidecarInjector.LogShipper.Metrics;
 using SidecarInjector.LogShipper.Records;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Tailing;
 

@@ -1,9 +1,9 @@
 using System.Threading.Channels;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Checkpoints;
 using SidecarInjector.LogShipper.Metrics;
 using SidecarInjector.LogShipper.Pipeline;
 using SidecarInjector.LogShipper.Records;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Tailing;
 

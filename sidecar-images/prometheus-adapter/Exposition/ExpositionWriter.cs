@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
-using SidecarInjector.Crds.Config;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.PrometheusAdapter.Exposition;
 

@@ -1,5 +1,5 @@
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Polling;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.PrometheusAdapter.Exposition;
 

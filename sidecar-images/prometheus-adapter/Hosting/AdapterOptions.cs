@@ -1,7 +1,7 @@
 using System.Globalization;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Mapping;
 using SidecarInjector.PrometheusAdapter.Naming;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.PrometheusAdapter.Hosting;
 

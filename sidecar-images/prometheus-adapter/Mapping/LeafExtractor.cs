@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Exposition;
 using SidecarInjector.PrometheusAdapter.Naming;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.PrometheusAdapter.Mapping;
 

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using SidecarInjector.Crds.Config;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.PrometheusAdapter.Naming;
 

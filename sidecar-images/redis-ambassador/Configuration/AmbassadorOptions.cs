@@ -1,5 +1,5 @@
 using System.Net;
-using SidecarInjector.Crds.Config;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.RedisAmbassador.Configuration;
 

@@ -1,6 +1,6 @@
 using k8s.Models;
-using SidecarInjector.Crds.Schema;
 using SidecarInjector.Crds.Selection;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Crds.Tests.Selection;
 

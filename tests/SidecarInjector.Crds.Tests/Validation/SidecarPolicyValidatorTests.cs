@@ -1,5 +1,6 @@
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.Crds.Tests.Validation;
 

@@ -25,11 +25,7 @@ public sealed partial class DockerfileTests
         var text = await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken);
         var csproj = XDocument.Load(RepoPaths.Of(project));
         var assembly = (string?)csproj.Descendants("AssemblyName").FirstOrDefault() ?? Path.GetFileNameWithoutExtension(project);
-        // PublishAot in the project or in a file it imports (crds/Config/NativeAot.targets).
-        var projectDirectory = Path.GetDirectoryName(RepoPaths.Of(project))!;
-        var aot = new[] { csproj }
-            .Concat(csproj.Descendants("Import").Select(i => XDocument.Load(Path.GetFullPath(Path.Combine(projectDirectory, (string)i.Attribute("Project")!)))))
-            .Any(d => string.Equals((string?)d.Descendants("PublishAot").FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase));
+        var aot = string.Equals((string?)csproj.Descendants("PublishAot").FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
 
         var stages = FromLine().Matches(text).Select(m => m.Groups[1].Value).ToList();
         Assert.True(stages.Count >= 2, $"{folder}/Dockerfile is not multi-stage");
@@ -37,6 +33,11 @@ public sealed partial class DockerfileTests
         Assert.Matches(aot ? "^mcr\\.microsoft\\.com/dotnet/runtime-deps:[0-9.]+-[a-z]+-chiseled" : "^mcr\\.microsoft\\.com/dotnet/(aspnet|runtime):[0-9.]+-[a-z]+-chiseled", stages[^1]);
         Assert.Contains("dotnet publish", text, StringComparison.Ordinal);
         Assert.Contains(Path.GetDirectoryName(project)!, text, StringComparison.Ordinal);
+        // The build stage copies every project the published one references, directly or not.
+        foreach (var referenced in ReferencedProjectFolders(RepoPaths.Of(project)))
+        {
+            Assert.Contains($"COPY {referenced}/ {referenced}/", text, StringComparison.Ordinal);
+        }
 
         var finalStage = text[text.LastIndexOf("FROM ", StringComparison.Ordinal)..];
         Assert.Matches("(?m)^USER (\\$APP_UID|1654)\\s*$", finalStage);
@@ -63,6 +64,27 @@ public sealed partial class DockerfileTests
         {
             Assert.Contains(settings, e => e.Key == "DOTNET_GCRegionRange");
         }
+    }
+
+    /// <summary>The repository-relative folders of the projects a project references, transitively.</summary>
+    private static SortedSet<string> ReferencedProjectFolders(string projectPath)
+    {
+        var root = RepoPaths.Root;
+        var folders = new SortedSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>([projectPath]);
+        while (pending.TryPop(out var path))
+        {
+            foreach (var reference in XDocument.Load(path).Descendants("ProjectReference"))
+            {
+                var target = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, (string)reference.Attribute("Include")!));
+                if (folders.Add(Path.GetRelativePath(root, Path.GetDirectoryName(target)!)))
+                {
+                    pending.Push(target);
+                }
+            }
+        }
+
+        return folders;
     }
 
     [GeneratedRegex("(?m)^FROM\\s+(\\S+)")]

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.E2E.Tests.TestSupport;
 

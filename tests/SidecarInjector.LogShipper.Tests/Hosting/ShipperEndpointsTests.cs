@@ -1,5 +1,5 @@
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Tests.Support;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.LogShipper.Tests.Hosting;

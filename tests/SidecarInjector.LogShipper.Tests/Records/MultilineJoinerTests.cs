@@ -1,6 +1,6 @@
 using System.Text;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Records;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Tests.Records;
 

@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Pipeline;
 using SidecarInjector.LogShipper.Records;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Tests.Records;
 

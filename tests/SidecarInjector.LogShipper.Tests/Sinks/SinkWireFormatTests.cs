@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Pipeline;
 using SidecarInjector.LogShipper.Records;
 using SidecarInjector.LogShipper.Sinks;
 using SidecarInjector.LogShipper.Tests.Support;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.LogShipper.Tests.Sinks;

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.LogShipper.Hosting;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Tests.Support;
 

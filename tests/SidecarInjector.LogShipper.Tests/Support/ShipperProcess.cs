@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
-using SidecarInjector.Crds.Config;
-using SidecarInjector.Crds.Serialization;
+using System.Text.Json;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.LogShipper.Tests.Support;
 
@@ -47,7 +47,7 @@ internal sealed class ShipperProcess : IDisposable
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["SIDECAR_CONFIG"] = rawConfig ?? ApiJson.Serialize(config);
+        start.Environment["SIDECAR_CONFIG"] = rawConfig ?? JsonSerializer.Serialize(config, SidecarConfigJson.Default.LoggingConfig);
         start.Environment["POD_NAME"] = "web-0";
         start.Environment["POD_NAMESPACE"] = "shop";
         start.Environment["NODE_NAME"] = "node-a";

@@ -1,4 +1,4 @@
-using SidecarInjector.Crds.Config;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.LogShipper.Tests.Support;

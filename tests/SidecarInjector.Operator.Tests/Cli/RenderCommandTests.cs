@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Operator.Cli;
 using SidecarInjector.Operator.Tests.TestSupport;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.Operator.Tests.Cli;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
-using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Testing.FakeApiServer.Validation;
 using SidecarInjector.Tests.Shared;

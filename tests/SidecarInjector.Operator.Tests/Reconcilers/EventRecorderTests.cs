@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Tests.TestSupport;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Tests.Shared;
 

@@ -1,6 +1,6 @@
 using System.IO.Compression;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Hosting;
@@ -111,5 +111,5 @@ public sealed class AdapterEndpointsTests
         Assert.Equal("ok\n", await adapter.Client.GetStringAsync("/readyz", TestContext.Current.CancellationToken));
     }
 
-    internal static AdapterConfig MappedConfig() => SidecarConfigLoader.Load<AdapterConfig>(Fixture.Path("mapped.yaml"));
+    internal static AdapterConfig MappedConfig() => SidecarConfigLoader.Load(Fixture.Path("mapped.yaml"), SidecarConfigJson.Default.AdapterConfig);
 }

@@ -4,11 +4,11 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using CsCheck;
 using Microsoft.Extensions.Logging.Abstractions;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Exposition;
 using SidecarInjector.PrometheusAdapter.Hosting;
 using SidecarInjector.PrometheusAdapter.Polling;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Mapping;
 

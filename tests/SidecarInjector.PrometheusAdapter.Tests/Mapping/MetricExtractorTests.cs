@@ -1,17 +1,17 @@
 using System.Text.Json;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Exposition;
 using SidecarInjector.PrometheusAdapter.Hosting;
 using SidecarInjector.PrometheusAdapter.Mapping;
 using SidecarInjector.PrometheusAdapter.Polling;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Mapping;
 
 public sealed class MetricExtractorTests
 {
     internal static AdapterOptions MappedOptions() =>
-        AdapterOptions.From(SidecarConfigLoader.Load<AdapterConfig>(Fixture.Path("mapped.yaml")), "mapped.yaml");
+        AdapterOptions.From(SidecarConfigLoader.Load(Fixture.Path("mapped.yaml"), SidecarConfigJson.Default.AdapterConfig), "mapped.yaml");
 
     internal static string Render(MetricSet set) => ExpositionWriter.ToText(set.Families, ExpositionFormat.PrometheusText);
 

@@ -1,7 +1,7 @@
 using System.Text;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Naming;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Naming;
 

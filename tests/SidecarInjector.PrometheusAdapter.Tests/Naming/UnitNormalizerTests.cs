@@ -21,7 +21,7 @@ public sealed class UnitNormalizerTests
         Assert.Equal(expected, name);
         Assert.Equal(factor, actualFactor, 1e-12);
         Assert.Equal(offset, actualOffset, 1e-9);
-        Assert.Empty(PromLint.Check(name, Crds.Config.MetricType.Gauge, []));
+        Assert.Empty(PromLint.Check(name, SidecarConfig.MetricType.Gauge, []));
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Tests.Support;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Polling;

@@ -2,8 +2,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.PrometheusAdapter.Hosting;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.PrometheusAdapter.Tests.Support;
 

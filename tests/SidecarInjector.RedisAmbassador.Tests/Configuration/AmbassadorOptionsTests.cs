@@ -1,13 +1,13 @@
 using System.Net;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.RedisAmbassador.Configuration;
+using SidecarInjector.SidecarConfig;
 
 namespace SidecarInjector.RedisAmbassador.Tests.Configuration;
 
 public sealed class AmbassadorOptionsTests
 {
     private static AmbassadorOptions Load(string json, Func<string, string?>? environment = null) =>
-        AmbassadorOptions.FromConfig(SidecarConfigLoader.Parse<AmbassadorConfig>(json, "SIDECAR_CONFIG"), environment ?? (_ => null));
+        AmbassadorOptions.FromConfig(SidecarConfigLoader.Parse(json, "SIDECAR_CONFIG", SidecarConfigJson.Default.AmbassadorConfig), environment ?? (_ => null));
 
     [Fact]
     public void Reads_user_password_database_and_tls_from_the_upstream_url()

@@ -2,11 +2,11 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.RedisAmbassador.Configuration;
 using SidecarInjector.RedisAmbassador.Hosting;
 using SidecarInjector.RedisAmbassador.Proxy;
 using SidecarInjector.RedisAmbassador.Sockets;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests.Infrastructure;

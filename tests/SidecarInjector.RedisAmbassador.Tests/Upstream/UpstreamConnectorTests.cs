@@ -1,8 +1,8 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests.Upstream;

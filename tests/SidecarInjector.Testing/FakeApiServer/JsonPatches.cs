@@ -1,8 +1,15 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace SidecarInjector.Testing.FakeApiServer;
 
-/// <summary>RFC 7386 merge patch and the RFC 6902 operations kube-apiserver applies for webhooks and clients.</summary>
+/// <summary>
+/// RFC 7386 merge patch and the RFC 6902 operations kube-apiserver applies for webhooks and
+/// clients, strictly: "add" needs an existing parent, "-" appends, indexes are bounds-checked
+/// digits, "test" compares deeply and needs the path to exist. A patch the API server would
+/// reject throws <see cref="ApiErrorException"/> (422). The one applier of the tests, written
+/// independently of the webhook's own.
+/// </summary>
 public static class JsonPatches
 {
     public static JsonNode? Merge(JsonNode? target, JsonNode? patch)
@@ -50,8 +57,7 @@ public static class JsonPatches
                     Remove(parent, token, path);
                     break;
                 case "test":
-                    var actual = parent is JsonObject o ? o[token] : ((JsonArray)parent)[int.Parse(token, System.Globalization.CultureInfo.InvariantCulture)];
-                    if (!JsonNode.DeepEquals(actual, op["value"]))
+                    if (!JsonNode.DeepEquals(Child(parent, token, path), op["value"]))
                     {
                         throw new ApiErrorException(422, "Invalid", $"test failed at {path}");
                     }
@@ -67,6 +73,11 @@ public static class JsonPatches
 
     private static (JsonNode Parent, string Token) Resolve(JsonNode root, string path)
     {
+        if (!path.StartsWith('/'))
+        {
+            throw new ApiErrorException(422, "Invalid", path.Length == 0 ? "patching the root is not supported" : $"path '{path}' must start with /");
+        }
+
         var tokens = path.Split('/').Skip(1).Select(t => t.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)).ToList();
         if (tokens.Count == 0)
         {
@@ -76,16 +87,25 @@ public static class JsonPatches
         var node = root;
         foreach (var token in tokens.Take(tokens.Count - 1))
         {
-            node = node switch
-            {
-                JsonObject o when o[token] is { } child => child,
-                JsonArray a when int.TryParse(token, out var i) && i >= 0 && i < a.Count && a[i] is { } item => item,
-                _ => throw new ApiErrorException(422, "Invalid", $"the server rejected our request due to an error in our request: doc is missing path: {path}"),
-            };
+            node = Child(node, token, path) ?? throw MissingPath(path);
         }
 
         return (node, tokens[^1]);
     }
+
+    private static JsonNode? Child(JsonNode parent, string token, string path) => parent switch
+    {
+        JsonObject o when o.TryGetPropertyValue(token, out var child) => child,
+        JsonArray a when Index(token) is { } i && i < a.Count => a[i],
+        _ => throw MissingPath(path),
+    };
+
+    /// <summary>An array index as RFC 6901 writes it: digits only (no sign, no spaces).</summary>
+    private static int? Index(string token) =>
+        int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : null;
+
+    private static ApiErrorException MissingPath(string path) =>
+        new(422, "Invalid", $"the server rejected our request due to an error in our request: doc is missing path: {path}");
 
     private static void Add(JsonNode parent, string token, JsonNode? value, string path)
     {
@@ -97,7 +117,7 @@ public static class JsonPatches
             case JsonArray a when token == "-":
                 a.Add(value);
                 break;
-            case JsonArray a when int.TryParse(token, out var i) && i >= 0 && i <= a.Count:
+            case JsonArray a when Index(token) is { } i && i <= a.Count:
                 a.Insert(i, value);
                 break;
             default:
@@ -112,7 +132,7 @@ public static class JsonPatches
             case JsonObject o when o.ContainsKey(token):
                 o.Remove(token);
                 break;
-            case JsonArray a when int.TryParse(token, out var i) && i >= 0 && i < a.Count:
+            case JsonArray a when Index(token) is { } i && i < a.Count:
                 a.RemoveAt(i);
                 break;
             default:

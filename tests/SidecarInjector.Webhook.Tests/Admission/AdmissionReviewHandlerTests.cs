@@ -4,7 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using SidecarInjector.Webhook.Tests.Injection;
+using SidecarInjector.Testing.FakeApiServer;
 
 namespace SidecarInjector.Webhook.Tests.Admission;
 
@@ -400,7 +400,7 @@ public sealed class AdmissionReviewHandlerTests
     internal static JsonObject Patched(JsonObject review, JsonObject response)
     {
         var patch = JsonNode.Parse(Convert.FromBase64String(response["patch"]!.GetValue<string>()))!.AsArray();
-        return JsonPatchApplier.Apply(review["request"]!["object"]!.AsObject(), patch);
+        return (JsonObject)JsonPatches.Apply(review["request"]!["object"]!.AsObject(), patch);
     }
 
     private static async Task<SslStream> RawTlsAsync(AdmissionTestServer server)

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Tests.Shared;
 using SidecarInjector.Webhook.Admission;

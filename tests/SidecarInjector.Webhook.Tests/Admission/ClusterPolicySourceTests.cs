@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
-using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Testing.FakeApiServer.Rbac;
 using SidecarInjector.Webhook.Admission;

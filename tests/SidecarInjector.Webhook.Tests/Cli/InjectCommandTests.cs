@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Tests.Shared;
 using SidecarInjector.Webhook.Cli;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Serialization;
+using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Webhook.Injection;
 using SidecarInjector.Webhook.Tests.Admission;
 
@@ -74,7 +75,7 @@ public static class EngineFixture
         var result = InjectionEngine.Inject(pod, new InjectionContext(ns, namespaceLabels), policies.Policies);
         Assert.Equal(before, pod.ToJsonString()); // the engine never modifies its input
         var patch = JsonNode.Parse(result.PatchJsonUtf8())!.AsArray();
-        var after = JsonPatchApplier.Apply(pod, patch);
+        var after = (JsonObject)JsonPatches.Apply(pod, patch);
         Assert.True(JsonNode.DeepEquals(after, result.Pod), "the engine's own view of the pod differs from applying its patch");
         return (result, after);
     }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using CsCheck;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Webhook.Injection;
 
 namespace SidecarInjector.Webhook.Tests.Injection;
@@ -11,7 +12,7 @@ namespace SidecarInjector.Webhook.Tests.Injection;
 /// containers and native sidecars, volumes, annotation keys with <c>~</c> and <c>/</c>, empty and
 /// missing maps) and generated policy sets (logging with shared volumes and app mounts, native and
 /// classic ambassadors, OptIn and Always), the patch applies under strict RFC 6902 (the tests'
-/// independent <see cref="JsonPatchApplier"/>), a second pass changes nothing, and nothing that was in
+/// independent <see cref="JsonPatches"/> of the fake API server), a second pass changes nothing, and nothing that was in
 /// the pod is changed or removed: only added to. CsCheck prints the shrunk failing case and its seed.
 /// </summary>
 public sealed class InjectionEnginePropertyTests
@@ -45,7 +46,7 @@ public sealed class InjectionEnginePropertyTests
 
                 Assert.Equal(before, pod.ToJsonString());
                 var patch = JsonNode.Parse(result.PatchJsonUtf8())!.AsArray();
-                var after = JsonPatchApplier.Apply(pod, patch);
+                var after = (JsonObject)JsonPatches.Apply(pod, patch);
                 foreach (var op in patch)
                 {
                     var path = op!["path"]!.GetValue<string>();

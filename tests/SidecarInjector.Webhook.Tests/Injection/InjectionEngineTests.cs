@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Config;
 using SidecarInjector.Crds.Serialization;
+using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Webhook.Injection;
 using static SidecarInjector.Webhook.Tests.Injection.EngineFixture;
 
@@ -50,7 +51,7 @@ public sealed class InjectionEngineTests
     {
         var (_, pod) = Inject(DeploymentPod(), Policies(LoggingPolicy()));
         var json = Env(Container(pod, "logs-shipper"), "SIDECAR_CONFIG")!;
-        var config = SidecarConfigLoader.Parse<LoggingConfig>(json, "SIDECAR_CONFIG");
+        var config = SidecarConfigLoader.Parse(json, "SIDECAR_CONFIG", SidecarConfigJson.Default.LoggingConfig);
         Assert.Equal(["/var/log/app/*.log"], config.Paths);
         Assert.Equal(LogSinkType.Http, config.Sink.Type);
         Assert.Equal("http://collector:8080/ingest", config.Sink.Url);

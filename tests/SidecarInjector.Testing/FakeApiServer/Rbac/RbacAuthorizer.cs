@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.Testing.FakeApiServer.Rbac;
 

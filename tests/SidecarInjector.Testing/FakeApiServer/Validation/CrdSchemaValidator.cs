@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.Testing.FakeApiServer.Validation;
 

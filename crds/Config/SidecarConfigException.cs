@@ -1,4 +1,0 @@
-namespace SidecarInjector.Crds.Config;
-
-/// <summary>Configuration a sidecar cannot start with; the message is meant for the operator's eyes as is.</summary>
-public sealed class SidecarConfigException(string message) : Exception(message);
