@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using SidecarInjector.Crds.Config;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
 using SidecarInjector.Tests.Shared;

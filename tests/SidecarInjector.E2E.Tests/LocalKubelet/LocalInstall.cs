@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using SidecarInjector.Crds.Serialization;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.E2E.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Testing.LocalKubelet;
