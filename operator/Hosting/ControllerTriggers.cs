@@ -75,7 +75,7 @@ public static class ControllerTriggers
             }
         }
 
-        informers.Secrets.AddHandler(new ResourceEventHandler<PartialObjectMetadata>
+        informers.Secrets?.AddHandler(new ResourceEventHandler<PartialObjectMetadata>
         {
             OnUpdated = (_, updated) => SecretChanged(updated),
             OnDeleted = SecretChanged,

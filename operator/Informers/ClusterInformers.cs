@@ -2,6 +2,7 @@ using k8s;
 using k8s.Models;
 using SidecarInjector.Crds.Informers;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Operator.Certificates;
 
 namespace SidecarInjector.Operator.Informers;
 
@@ -25,8 +26,11 @@ public sealed class ClusterInformers
         Pods = new ResourceInformer<PartialObjectMetadata>(KubernetesListWatches.PodMetadata(client), Options(dropManagedFields: true));
         WebhookConfigurations = new ResourceInformer<V1MutatingWebhookConfiguration>(
             KubernetesListWatches.MutatingWebhookConfigurations(client, $"metadata.name={options.WebhookConfigurationName}"), Options());
-        Secrets = new ResourceInformer<PartialObjectMetadata>(KubernetesListWatches.SecretMetadata(client, options.InstallNamespace), Options(dropManagedFields: true));
-        All = [Policies, Namespaces, Pods, WebhookConfigurations, Secrets];
+        // In cert-manager mode the operator keeps no Secret (and has no right to read any).
+        Secrets = options.CertificateMode == CertificateMode.SelfSigned
+            ? new ResourceInformer<PartialObjectMetadata>(KubernetesListWatches.SecretMetadata(client, options.InstallNamespace), Options(dropManagedFields: true))
+            : null;
+        All = Secrets is null ? [Policies, Namespaces, Pods, WebhookConfigurations] : [Policies, Namespaces, Pods, WebhookConfigurations, Secrets];
 
         // Added first, so the index has seen an event before any controller's handler runs.
         Policies.AddHandler(new ResourceEventHandler<SidecarPolicy>
@@ -59,8 +63,8 @@ public sealed class ClusterInformers
 
     public ResourceInformer<V1MutatingWebhookConfiguration> WebhookConfigurations { get; }
 
-    /// <summary>Secrets of the install namespace, metadata only (their data is never cached).</summary>
-    public ResourceInformer<PartialObjectMetadata> Secrets { get; }
+    /// <summary>Secrets of the install namespace, metadata only (their data is never cached); null in cert-manager mode.</summary>
+    public ResourceInformer<PartialObjectMetadata>? Secrets { get; }
 
     public IReadOnlyList<IResourceInformer> All { get; }
 
