@@ -18,6 +18,10 @@ public sealed class ClusterInformers
     {
         ResourceInformerOptions Options(bool dropManagedFields = false) => new()
         {
+            WatchTimeout = options.InformerWatchTimeout,
+            HangGrace = options.InformerHangGrace,
+            InitialBackoff = options.InformerMaxBackoff < TimeSpan.FromMilliseconds(500) ? options.InformerMaxBackoff : TimeSpan.FromMilliseconds(500),
+            MaxBackoff = options.InformerMaxBackoff,
             OnNotice = onNotice,
             Transform = dropManagedFields ? KubernetesListWatches.WithoutManagedFields : null,
         };

@@ -39,7 +39,7 @@ public sealed class LeaderElectionService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var leaseLock = new LeaseLock(client, options.InstallNamespace, options.LeaseName, Identity);
+        var leaseLock = new TransientTolerantLock(new LeaseLock(client, options.InstallNamespace, options.LeaseName, Identity));
         using var elector = new LeaderElector(new LeaderElectionConfig(leaseLock)
         {
             LeaseDuration = options.LeaseDuration,
