@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using k8s;
-using Prometheus;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Prometheus;
 using SidecarInjector.Operator.Certificates;
 using SidecarInjector.Operator.Informers;
 using SidecarInjector.Operator.Leadership;
