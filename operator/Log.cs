@@ -46,7 +46,7 @@ internal static partial class Log
     public static partial void NewLeader(ILogger logger, string leader);
 
     [LoggerMessage(14, LogLevel.Critical, "The operator cannot continue: {Reason}")]
-    public static partial void Fatal(ILogger logger, string reason, Exception exception);
+    public static partial void Fatal(ILogger logger, string reason, Exception? exception);
 
     [LoggerMessage(15, LogLevel.Information, "SidecarPolicy {Policy} rollout: {Decision} {Kind} {Namespace}/{Name} ({Pods} outdated pod(s)): {Why}")]
     public static partial void RolloutDecision(ILogger logger, string policy, string decision, string kind, string @namespace, string name, int pods, string why);
@@ -56,4 +56,13 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Information, "SidecarPolicy {Policy} rollout: Manual mode, {Pods} outdated pod(s) left for their owners to restart (kubectl rollout restart)")]
     public static partial void RolloutManual(ILogger logger, string policy, int pods);
+
+    [LoggerMessage(18, LogLevel.Information, "New CA {Thumbprint} added to the bundle in Secret {Namespace}/{Name}; it signs once the API server holds it in the webhook configuration")]
+    public static partial void CertificateAuthorityAdded(ILogger logger, string @namespace, string name, string thumbprint);
+
+    [LoggerMessage(19, LogLevel.Information, "CA {Thumbprint} in Secret {Namespace}/{Name} is in every webhook entry's caBundle and now signs serving certificates, valid until {NotAfter:o}")]
+    public static partial void CertificateAuthorityActivated(ILogger logger, string @namespace, string name, string thumbprint, DateTime notAfter);
+
+    [LoggerMessage(20, LogLevel.Information, "Secret {Namespace}/{Name} changed or was deleted; reconciling the certificates")]
+    public static partial void CertificateSecretChanged(ILogger logger, string @namespace, string name);
 }

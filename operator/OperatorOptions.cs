@@ -62,6 +62,18 @@ public sealed class OperatorOptions
     [Range(1, 16)]
     public int Workers { get; set; } = 2;
 
+    /// <summary>Informers: the longest wait between reconnects while the API server is unreachable (so the caches catch up at most this long after it is back).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan InformerMaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Informers: how long a watch stays open before it is renewed (randomised up to twice this).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan InformerWatchTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Informers: a watch that delivers nothing, not even a bookmark, this long past its timeout is hung and restarted.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan InformerHangGrace { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>A kubeconfig file; absent: in-cluster config, else ~/.kube/config.</summary>
     public string? Kubeconfig { get; set; }
 

@@ -14,7 +14,7 @@ root.SetAction(async (_, cancellationToken) =>
     {
         var app = OperatorHost.Build(args);
         await app.RunAsync(cancellationToken);
-        return Environment.ExitCode;
+        return app.Services.GetRequiredService<OperatorExit>().Code;
     }
     catch (OperatorConfigurationException e)
     {

@@ -98,6 +98,24 @@ public static class KubernetesListWatches
                 ct);
         });
 
+    /// <summary>The Secrets of one namespace as PartialObjectMetadata: enough to notice a change, without holding their data.</summary>
+    public static ListWatch<PartialObjectMetadata> SecretMetadata(IKubernetes client, string @namespace) => new(
+        "secrets (metadata)",
+        ct => ListPages.CollectAsync<PartialObjectMetadata>(
+            async next =>
+            {
+                using var response = await client.CoreV1.ListNamespacedSecretWithHttpMessagesAsync(
+                    @namespace, continueParameter: next, limit: ListPages.Limit, customHeaders: Header(PartialObjectMetadataListAccept), cancellationToken: ct);
+                return (response.Body.Items.Select(s => new PartialObjectMetadata { Metadata = s.Metadata }).ToList(), response.Body.Metadata);
+            },
+            ct),
+        (request, ct) => Watch<PartialObjectMetadata, V1SecretList>(
+            client.CoreV1.ListNamespacedSecretWithHttpMessagesAsync(
+                @namespace, allowWatchBookmarks: true, resourceVersion: request.ResourceVersion,
+                timeoutSeconds: request.TimeoutSeconds, watch: true, customHeaders: Header(PartialObjectMetadataAccept), cancellationToken: ct),
+            request,
+            ct));
+
     /// <summary>Drops managedFields, which are most of a pod's metadata and never read by us.</summary>
     public static object WithoutManagedFields(object obj)
     {

@@ -55,7 +55,7 @@ public static class CertificateAuthority
     public static string KeyPem(X509Certificate2 certificate) =>
         (certificate.GetECDsaPrivateKey() ?? throw new InvalidOperationException("the certificate has no ECDSA private key")).ExportPkcs8PrivateKeyPem() + "\n";
 
-    /// <summary>Null when the PEM is missing or unusable (the reconciler then makes a new one).</summary>
+    /// <summary>Null when the PEM is missing or unusable, or the key is not the certificate's (the reconciler then makes a new one).</summary>
     public static X509Certificate2? TryLoad(byte[]? certificatePem, byte[]? keyPem)
     {
         if (certificatePem is null || keyPem is null)
@@ -67,7 +67,7 @@ public static class CertificateAuthority
         {
             return X509Certificate2.CreateFromPem(Encoding.ASCII.GetString(certificatePem), Encoding.ASCII.GetString(keyPem));
         }
-        catch (CryptographicException)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             return null;
         }

@@ -2,23 +2,26 @@ using k8s;
 using k8s.Models;
 using SidecarInjector.Crds.Informers;
 using SidecarInjector.Crds.V1Alpha1;
-using SidecarInjector.Operator.Reconcilers;
+using SidecarInjector.Operator.Certificates;
 
 namespace SidecarInjector.Operator.Informers;
 
 /// <summary>
 /// The caches every reconciler reads: policies, namespaces, pods (metadata only) and our webhook
-/// configuration, and the <see cref="PodIndex"/> kept from their events.
+/// configuration, the metadata of the Secrets in the install namespace (so a deleted or edited
+/// certificate Secret is noticed at once), and the <see cref="PodIndex"/> kept from their events.
+/// They know nothing of the controllers: the hosting code connects their events to the queues.
 /// </summary>
 public sealed class ClusterInformers
 {
-    private readonly Lock evaluationLock = new();
-    private (long Version, string Policies, IReadOnlyDictionary<string, PolicyEvaluation> Result)? evaluation;
-
     public ClusterInformers(IKubernetes client, OperatorOptions options, Action<InformerNotice> onNotice)
     {
         ResourceInformerOptions Options(bool dropManagedFields = false) => new()
         {
+            WatchTimeout = options.InformerWatchTimeout,
+            HangGrace = options.InformerHangGrace,
+            InitialBackoff = options.InformerMaxBackoff < TimeSpan.FromMilliseconds(500) ? options.InformerMaxBackoff : TimeSpan.FromMilliseconds(500),
+            MaxBackoff = options.InformerMaxBackoff,
             OnNotice = onNotice,
             Transform = dropManagedFields ? KubernetesListWatches.WithoutManagedFields : null,
         };
@@ -27,8 +30,11 @@ public sealed class ClusterInformers
         Pods = new ResourceInformer<PartialObjectMetadata>(KubernetesListWatches.PodMetadata(client), Options(dropManagedFields: true));
         WebhookConfigurations = new ResourceInformer<V1MutatingWebhookConfiguration>(
             KubernetesListWatches.MutatingWebhookConfigurations(client, $"metadata.name={options.WebhookConfigurationName}"), Options());
-        All = [Policies, Namespaces, Pods, WebhookConfigurations];
-        Rejections = new WebhookEntryRejections(options);
+        // In cert-manager mode the operator keeps no Secret (and has no right to read any).
+        Secrets = options.CertificateMode == CertificateMode.SelfSigned
+            ? new ResourceInformer<PartialObjectMetadata>(KubernetesListWatches.SecretMetadata(client, options.InstallNamespace), Options(dropManagedFields: true))
+            : null;
+        All = Secrets is null ? [Policies, Namespaces, Pods, WebhookConfigurations] : [Policies, Namespaces, Pods, WebhookConfigurations, Secrets];
 
         // Added first, so the index has seen an event before any controller's handler runs.
         Policies.AddHandler(new ResourceEventHandler<SidecarPolicy>
@@ -53,9 +59,6 @@ public sealed class ClusterInformers
 
     public PodIndex Index { get; } = new();
 
-    /// <summary>Webhook entries the API server refused; their policies evaluate as not Ready.</summary>
-    public WebhookEntryRejections Rejections { get; }
-
     public ResourceInformer<SidecarPolicy> Policies { get; }
 
     public ResourceInformer<V1Namespace> Namespaces { get; }
@@ -64,33 +67,30 @@ public sealed class ClusterInformers
 
     public ResourceInformer<V1MutatingWebhookConfiguration> WebhookConfigurations { get; }
 
+    /// <summary>Secrets of the install namespace, metadata only (their data is never cached); null in cert-manager mode.</summary>
+    public ResourceInformer<PartialObjectMetadata>? Secrets { get; }
+
     public IReadOnlyList<IResourceInformer> All { get; }
 
     public bool HasSynced => All.All(i => i.HasSynced);
 
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => Task.WhenAll(All.Select(i => i.WaitForSyncAsync(cancellationToken)));
 
-    public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(All.Select(i => i.RunAsync(cancellationToken)));
-
     /// <summary>
-    /// Every policy's evaluation, computed again only when a policy's spec or a selection in the
-    /// index changed: each reconcile asks, and most reconciles follow changes that alter neither.
+    /// Runs every informer until cancelled. The first one that faults or stops ends the run with
+    /// its error at once: nothing can go on over a cache that no longer follows the cluster.
     /// </summary>
-    public IReadOnlyDictionary<string, PolicyEvaluation> Evaluate()
+    /// <exception cref="InvalidOperationException">An informer stopped although the run was not cancelled.</exception>
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var version = Index.Version;
-        var policies = Policies.List();
-        var signature = string.Join(",", policies.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => $"{p.Name}@{p.Metadata?.Generation}/{p.Metadata?.Uid}"));
-        lock (evaluationLock)
+        var running = All.ToDictionary(i => i.RunAsync(cancellationToken), i => i);
+        var first = await Task.WhenAny(running.Keys);
+        await first;
+        if (!cancellationToken.IsCancellationRequested)
         {
-            if (evaluation is { } cached && cached.Version == version && cached.Policies == signature)
-            {
-                return Rejections.Apply(cached.Result, policies);
-            }
-
-            var result = PolicyEvaluator.Evaluate(policies, (a, b) => Index.SelectSamePod(a.Name, b.Name));
-            evaluation = (version, signature, result);
-            return Rejections.Apply(result, policies);
+            throw new InvalidOperationException($"the informer for {running[first].Resource} stopped");
         }
+
+        await Task.WhenAll(running.Keys);
     }
 }

@@ -9,8 +9,16 @@ public sealed class Controller(IReconciler reconciler, WorkQueue queue, Operator
 
     public WorkQueue Queue => queue;
 
-    public Task RunAsync(int workers, CancellationToken cancellationToken) =>
-        Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(cancellationToken), cancellationToken)));
+    /// <summary>Runs the workers until cancelled; the first worker that faults stops the others and rethrows its error.</summary>
+    public async Task RunAsync(int workers, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var running = Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(stop.Token), stop.Token)).ToList();
+        var first = await Task.WhenAny(running);
+        await stop.CancelAsync();
+        await Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+        await first;
+    }
 
     private async Task WorkAsync(CancellationToken cancellationToken)
     {

@@ -122,10 +122,15 @@ public sealed class WorkQueue : IDisposable
         }
     }
 
+    /// <summary>Ends the queue: a worker waiting in <see cref="TakeAsync"/> gets a ChannelClosedException. Safe to call twice.</summary>
     public void Dispose()
     {
+        if (!ready.Writer.TryComplete())
+        {
+            return;
+        }
+
         disposed.Cancel();
         disposed.Dispose();
-        ready.Writer.TryComplete();
     }
 }

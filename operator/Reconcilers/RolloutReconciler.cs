@@ -17,6 +17,7 @@ namespace SidecarInjector.Operator.Reconcilers;
 /// </summary>
 public sealed class RolloutReconciler(
     ClusterInformers informers,
+    PolicyEvaluations evaluations,
     WorkloadResolver resolver,
     WorkloadRestarter restarter,
     RolloutGate gate,
@@ -47,7 +48,7 @@ public sealed class RolloutReconciler(
             return ReconcileResult.Done;
         }
 
-        if (informers.Evaluate().TryGetValue(key, out var evaluation) && !evaluation.Ready)
+        if (evaluations.Evaluate().TryGetValue(key, out var evaluation) && !evaluation.Ready)
         {
             return ReconcileResult.Done;
         }

@@ -16,6 +16,7 @@ namespace SidecarInjector.Operator.Reconcilers;
 public sealed class SidecarPolicyReconciler(
     IKubernetes client,
     ClusterInformers informers,
+    PolicyEvaluations evaluations,
     EventRecorder events,
     TimeProvider time,
     ILogger<SidecarPolicyReconciler> logger) : IReconciler
@@ -29,7 +30,7 @@ public sealed class SidecarPolicyReconciler(
             return ReconcileResult.Done;
         }
 
-        var evaluation = informers.Evaluate()[key];
+        var evaluation = evaluations.Evaluate()[key];
         (bool Changed, bool? WasReady, SidecarPolicy Policy) outcome = default;
         await ConflictRetry.Pipeline.ExecuteAsync(async ct =>
         {

@@ -16,6 +16,7 @@ namespace SidecarInjector.Operator.Reconcilers;
 public sealed class WebhookConfigurationReconciler(
     IKubernetes client,
     ClusterInformers informers,
+    PolicyEvaluations evaluations,
     OperatorOptions options,
     ILogger<WebhookConfigurationReconciler> logger,
     Action<string>? onRejected = null) : IReconciler
@@ -44,8 +45,8 @@ public sealed class WebhookConfigurationReconciler(
         // their policies not Ready (so they drop out) and the rest is written again.
         for (var attempt = 1; ; attempt++)
         {
-            var evaluations = informers.Evaluate();
-            var ready = informers.Policies.List().Where(p => evaluations.TryGetValue(p.Name, out var e) && e.Ready).ToList();
+            var evaluated = evaluations.Evaluate();
+            var ready = informers.Policies.List().Where(p => evaluated.TryGetValue(p.Name, out var e) && e.Ready).ToList();
             try
             {
                 await WriteAsync(ready, caBundle, cancellationToken);
@@ -67,7 +68,7 @@ public sealed class WebhookConfigurationReconciler(
                 foreach (var (policy, message) in policies)
                 {
                     Log.WebhookEntryRejected(logger, policy.Name, message);
-                    informers.Rejections.Record(policy, $"the API server refused this policy's webhook entry: {message}");
+                    evaluations.Rejections.Record(policy, $"the API server refused this policy's webhook entry: {message}");
                     onRejected?.Invoke(policy.Name);
                 }
             }

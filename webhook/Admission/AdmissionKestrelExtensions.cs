@@ -12,7 +12,7 @@ public static class AdmissionKestrelExtensions
     /// <summary>
     /// One HTTPS endpoint: TLS 1.2+, the certificate picked per handshake from
     /// <see cref="ServingCertificate"/> (so reloads need no restart), optional client certificates
-    /// checked against --client-ca, a 7 MiB body limit, short header/handshake timeouts and no
+    /// asked for with --client-ca, a 7 MiB body limit, short header/handshake timeouts and no
     /// Server header.
     /// </summary>
     public static IWebHostBuilder ConfigureAdmissionKestrel(this IWebHostBuilder builder, AdmissionOptions options)
@@ -28,11 +28,14 @@ public static class AdmissionKestrelExtensions
 
             var services = kestrel.ApplicationServices;
             var certificate = services.GetRequiredService<ServingCertificate>();
-            var validator = services.GetService<ClientCertificateValidator>();
+            // With --client-ca every client is asked for a certificate and let in without one: the
+            // certificate handler judges it, and only /mutate requires it (ClientCertificateAuthentication).
+            var askForClientCertificate = services.GetService<ClientCertificateValidator>() is not null;
+#pragma warning disable CA5359 // A client certificate, not a server one: the certificate handler validates it per request.
+            RemoteCertificateValidationCallback? clientValidation = askForClientCertificate ? (_, _, _, _) => true : null;
+#pragma warning restore CA5359
             // The handshake callback rather than UseHttps(certificate options): it hands SslStream a prebuilt
             // SslStreamCertificateContext (leaf plus intermediates, swapped on reload) instead of a bare certificate.
-            RemoteCertificateValidationCallback? clientValidation = validator is null ? null : (_, presented, chain, errors) =>
-                presented is not null && validator.Validate(presented as X509Certificate2 ?? new X509Certificate2(presented), chain, errors);
             var tls = new TlsHandshakeCallbackOptions
             {
                 HandshakeTimeout = TimeSpan.FromSeconds(10),
@@ -41,7 +44,7 @@ public static class AdmissionKestrelExtensions
                     ServerCertificateContext = certificate.Context,
                     EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                     ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
-                    ClientCertificateRequired = validator is not null,
+                    ClientCertificateRequired = askForClientCertificate,
                     RemoteCertificateValidationCallback = clientValidation,
                     CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                 }),

@@ -49,6 +49,12 @@ public static class AdmissionServer
 
         var app = builder.Build();
         app.UseRequestTimeouts();
+        if (!string.IsNullOrWhiteSpace(options.ClientCaFile))
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+
         app.MapAdmission();
         if (selfSigned is not null)
         {

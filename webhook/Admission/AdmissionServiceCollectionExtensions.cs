@@ -25,10 +25,7 @@ public static class AdmissionServiceCollectionExtensions
 
         if (!string.IsNullOrWhiteSpace(options.ClientCaFile))
         {
-            // Read now, so a bad CA file stops the start with its message rather than the first handshake.
-            var caFile = options.ClientCaFile;
-            _ = ClientCertificateValidator.LoadAuthorities(caFile);
-            services.AddSingleton(sp => new ClientCertificateValidator(caFile, sp.GetRequiredService<ILogger<ClientCertificateValidator>>()));
+            services.AddClientCertificateAuthentication(options.ClientCaFile);
         }
 
         services.AddSingleton<AdmissionMetrics>();

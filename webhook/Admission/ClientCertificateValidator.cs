@@ -1,27 +1,26 @@
-using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace SidecarInjector.Webhook.Admission;
 
 /// <summary>
-/// Kestrel's client certificate validation callback for <c>--client-ca</c>: the client's
-/// certificate must chain to one of the given CAs (not the system store) and allow client auth.
-/// The CA file is re-read when it changes (see <see cref="ServingCertificateWatcher"/>); a file
-/// that no longer holds a certificate keeps the previous CAs in use.
+/// The CAs of <c>--client-ca</c>, the only roots a client certificate may chain to (see
+/// <see cref="ClientCertificateAuthentication"/>). The file is re-read when it changes (see
+/// <see cref="ServingCertificateWatcher"/>) and the certificate handler's options are rebuilt
+/// from the new CAs; a file that no longer holds a certificate keeps the previous CAs in use.
 /// </summary>
 public sealed class ClientCertificateValidator
 {
-    private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
-    private readonly ILogger<ClientCertificateValidator> logger;
+    private readonly Action onReloaded;
     private X509Certificate2Collection authorities;
     private byte[] loadedFingerprint;
     private byte[]? rejectedFingerprint;
 
-    public ClientCertificateValidator(string caFile, ILogger<ClientCertificateValidator> logger)
+    /// <param name="onReloaded">Called after new CAs are in use (drops the handler's cached options).</param>
+    public ClientCertificateValidator(string caFile, Action? onReloaded = null)
     {
         CaFile = caFile;
-        this.logger = logger;
+        this.onReloaded = onReloaded ?? (() => { });
         (authorities, loadedFingerprint) = Read(caFile);
     }
 
@@ -59,6 +58,7 @@ public sealed class ClientCertificateValidator
             Volatile.Write(ref authorities, loaded);
             loadedFingerprint = loadedPrint;
             rejectedFingerprint = null;
+            onReloaded();
             return true;
         }
         catch (CertificateLoadException)
@@ -66,31 +66,6 @@ public sealed class ClientCertificateValidator
             rejectedFingerprint = fingerprint;
             throw;
         }
-    }
-
-    public bool Validate(X509Certificate2 certificate, X509Chain? presented, SslPolicyErrors errors)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(Authorities);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(ClientAuth);
-        if (presented is not null)
-        {
-            foreach (var element in presented.ChainElements)
-            {
-                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-            }
-        }
-
-        if (chain.Build(certificate))
-        {
-            return true;
-        }
-
-        var status = string.Join(", ", chain.ChainStatus.Select(s => s.Status));
-        Log.ClientCertificateRejected(logger, certificate.Subject, status);
-        return false;
     }
 
     private static (X509Certificate2Collection Authorities, byte[] Fingerprint) Read(string caFile)

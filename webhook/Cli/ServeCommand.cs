@@ -12,7 +12,7 @@ public static class ServeCommand
         var tlsCert = new Option<FileInfo>("--tls-cert") { Description = "PEM serving certificate; reloaded when it changes." };
         var tlsKey = new Option<FileInfo>("--tls-key") { Description = "PEM private key of --tls-cert." };
         var policies = new Option<string>("--policies") { Description = "Serve SidecarPolicies from this file or directory (watched) instead of the cluster." };
-        var clientCa = new Option<FileInfo>("--client-ca") { Description = "Require client certificates signed by one of these PEM CAs." };
+        var clientCa = new Option<FileInfo>("--client-ca") { Description = "POST /mutate requires a client certificate signed by one of these PEM CAs (probes and /metrics stay open); reloaded when it changes." };
         var command = new Command("serve", "Run the admission webhook over HTTPS.") { port, tlsCert, tlsKey, policies, clientCa };
         command.SetAction(async (parse, cancellationToken) =>
         {

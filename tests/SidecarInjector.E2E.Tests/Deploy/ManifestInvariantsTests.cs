@@ -11,6 +11,8 @@ public sealed class ManifestInvariantsTests
     [Theory]
     [InlineData("deploy/default")]
     [InlineData("deploy/cert-manager")]
+    [InlineData("deploy/client-auth")]
+    [InlineData("deploy/cert-manager-client-auth")]
     public async Task Rendered_install_meets_the_security_and_availability_invariants(string overlay)
     {
         var objects = await Kustomize.RenderAsync(RepoPaths.Of(overlay), TestContext.Current.CancellationToken);
@@ -82,6 +84,36 @@ public sealed class ManifestInvariantsTests
 
         var resources = Rules(Single(objects, "Role", "sidecar-injector-operator")).SelectMany(r => Strings(r["resources"]));
         Assert.DoesNotContain("secrets", resources);
+    }
+
+    [Theory]
+    [InlineData("deploy/client-auth", "/etc/sidecar-injector/client-ca/ca.crt")]
+    [InlineData("deploy/cert-manager-client-auth", "/etc/sidecar-injector/tls/ca.crt")]
+    public async Task Client_auth_overlays_give_the_webhook_a_mounted_client_CA_and_keep_the_probes_on_open_paths(string overlay, string caFile)
+    {
+        var objects = await Kustomize.RenderAsync(RepoPaths.Of(overlay), TestContext.Current.CancellationToken);
+        var pod = Single(objects, "Deployment", WebhookDeployment)["spec"]?["template"]?["spec"];
+        var container = pod?["containers"]?[0];
+
+        Assert.Contains($"--client-ca={caFile}", Strings(container?["args"]));
+        var mount = (container?["volumeMounts"]?.AsArray() ?? []).SingleOrDefault(m => Str(m?["mountPath"]) == Path.GetDirectoryName(caFile));
+        Assert.True(mount is not null, $"{overlay}: nothing is mounted at {Path.GetDirectoryName(caFile)}");
+        var volume = (pod?["volumes"]?.AsArray() ?? []).Single(v => Str(v?["name"]) == Str(mount["name"]));
+        Assert.True(volume?["configMap"] is not null || volume?["secret"] is not null, $"{overlay}: the client CA volume has no source");
+        Assert.Equal("/readyz", Str(container?["readinessProbe"]?["httpGet"]?["path"]));
+        Assert.Equal("/healthz", Str(container?["livenessProbe"]?["httpGet"]?["path"]));
+    }
+
+    [Fact]
+    public async Task Cert_manager_client_auth_overlay_issues_the_API_servers_client_certificate_from_the_webhooks_CA()
+    {
+        var objects = await Kustomize.RenderAsync(RepoPaths.Of("deploy/cert-manager-client-auth"), TestContext.Current.CancellationToken);
+
+        var client = Single(objects, "Certificate", "sidecar-injector-apiserver-client");
+        Assert.Equal(["client auth", "digital signature"], Strings(client["spec"]?["usages"]));
+        Assert.Equal("sidecar-injector-ca", Str(client["spec"]?["issuerRef"]?["name"]));
+        var serving = Single(objects, "Certificate", "sidecar-injector-webhook");
+        Assert.Equal(Str(serving["spec"]?["issuerRef"]?["name"]), Str(client["spec"]?["issuerRef"]?["name"]));
     }
 
     [Fact]

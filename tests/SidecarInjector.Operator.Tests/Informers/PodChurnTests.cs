@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SidecarInjector.Operator.Hosting;
+using SidecarInjector.Operator.Informers;
 using SidecarInjector.Operator.Tests.TestSupport;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Tests.Shared;
@@ -52,7 +53,7 @@ public sealed class PodChurnTests : IAsyncLifetime
         await StartOperatorAsync();
         await Eventually.HoldsAsync(() => server.Store.Get(Policies, null, policy)?["status"]?["injectedPods"]?.GetValue<int>() == 1, "injectedPods = 1");
         await QuietAsync();
-        var index = Runtime.Informers.Index;
+        var index = Informers.Index;
         var (evaluations, requests) = (index.Evaluations, ControllerRequests());
 
         // The kubelet reports the pod's progress: every update is a new resourceVersion, nothing else.
@@ -63,7 +64,7 @@ public sealed class PodChurnTests : IAsyncLifetime
 
         // A pod no policy selects, created after: once the operator has it, it has seen the status updates.
         server.Store.Create(Pods, "other", Objects.Pod("unrelated", "other", labels: new JsonObject { ["app"] = "db" }));
-        await Eventually.HoldsAsync(() => Runtime.Informers.Pods.Get("other/unrelated") is not null, "the unrelated pod in the operator's cache");
+        await Eventually.HoldsAsync(() => Informers.Pods.Get("other/unrelated") is not null, "the unrelated pod in the operator's cache");
         await QuietAsync();
 
         Assert.Equal(evaluations + 1, index.Evaluations);
@@ -87,7 +88,7 @@ public sealed class PodChurnTests : IAsyncLifetime
 
         // ...then a label on the other policy (no generation change either), which the informer sees after it.
         server.Store.Update(Policies, null, b, p => { p["metadata"]!["labels"] = new JsonObject { ["seen"] = "yes" }; return p; }, statusOnly: false);
-        await Eventually.HoldsAsync(() => Runtime.Informers.Policies.Get(b)?.Metadata.Labels?.ContainsKey("seen") == true, "the label in the operator's cache");
+        await Eventually.HoldsAsync(() => Informers.Policies.Get(b)?.Metadata.Labels?.ContainsKey("seen") == true, "the label in the operator's cache");
         await QuietAsync();
 
         Assert.Equal(requests, ControllerRequests());
@@ -114,7 +115,7 @@ public sealed class PodChurnTests : IAsyncLifetime
         }
 
         await QuietAsync();
-        var index = Runtime.Informers.Index;
+        var index = Informers.Index;
         Assert.Equal(10 * 3, index.Evaluations);
 
         // Many status updates, one label change: three more evaluations, one per policy.
@@ -152,7 +153,7 @@ public sealed class PodChurnTests : IAsyncLifetime
 
     private string? Ready(string policy) => Condition(policy)?["status"]?.GetValue<string>();
 
-    private OperatorRuntime Runtime => app!.Services.GetRequiredService<OperatorRuntime>();
+    private ClusterInformers Informers => app!.Services.GetRequiredService<ClusterInformers>();
 
     /// <summary>What the controllers ask of the API server: reads of policies and the webhook configuration, and every write but the Lease's.</summary>
     private int ControllerRequests() => server.Requests.Count(r =>

@@ -209,6 +209,6 @@ public sealed class WebhookConfigurationReconcilerTests : IAsyncLifetime
         var informers = new ClusterInformers(client, options, _ => { });
         _ = informers.RunAsync(stop.Token);
         await informers.WaitForSyncAsync(TestContext.Current.CancellationToken);
-        return (new WebhookConfigurationReconciler(client, informers, options, NullLogger<WebhookConfigurationReconciler>.Instance), informers);
+        return (new WebhookConfigurationReconciler(client, informers, new PolicyEvaluations(informers, options), options, NullLogger<WebhookConfigurationReconciler>.Instance), informers);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
 using SidecarInjector.SidecarConfig.Serialization;
+using SidecarInjector.Crds.Informers;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Testing.FakeApiServer.Rbac;
 using SidecarInjector.Webhook.Admission;
@@ -94,6 +95,45 @@ public sealed class ClusterPolicySourceTests
         Assert.True(absent["allowed"]!.GetValue<bool>());
         Assert.Null(absent["patch"]);
         Assert.Contains("SidecarPolicy gone not found", absent["warnings"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_policy_cache_catches_up_after_the_API_server_was_unreachable_for_many_backoff_periods()
+    {
+        // Time scaled down: a 200 ms backoff cap instead of 30 s, so a 3 s outage spans as many
+        // capped retries as two minutes would in production.
+        await using var api = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
+        api.Store.Create(PolicyType, null, Policy(AdmissionFixtures.LoggingPolicy("logs"), team: "payments"));
+        api.Store.Create(ResourceType.Get("namespaces"), null, JsonNode.Parse("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"checkout","labels":{"team":"payments"}}}""")!.AsObject());
+        using var ca = new TestCertificates();
+        var serving = ca.Issue("webhook");
+        var certDirectory = Directory.CreateTempSubdirectory("webhook-cluster-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(certDirectory, "tls.crt"), serving.CertPem, TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(certDirectory, "tls.key"), serving.KeyPem, TestContext.Current.CancellationToken);
+        var backoff = new ResourceInformerOptions { InitialBackoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromMilliseconds(200) };
+        await using var server = await AdmissionTestServer.StartAsync(
+            configure: o => (o.TlsCertFile, o.TlsKeyFile) = (Path.Combine(certDirectory, "tls.crt"), Path.Combine(certDirectory, "tls.key")),
+            clusterPolicies: services => services.AddClusterPolicySource(api.ClientConfiguration(ServiceAccount.Webhook), backoff));
+        var client = server.Client(ca);
+        await ServingCertificateTests.WaitUntilAsync(async () =>
+        {
+            using var ready = await client.GetAsync("/readyz", TestContext.Current.CancellationToken);
+            return ready.StatusCode == HttpStatusCode.OK;
+        }, "readiness after the informers synced");
+
+        api.Faults.Down = true;
+        api.Store.Create(PolicyType, null, Policy(AdmissionFixtures.LoggingPolicy("late", volume: "late-logs"), team: "payments"));
+        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken); // the outage
+        var during = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview());
+        Assert.Equal("logs", during["auditAnnotations"]!["injected-policies"]!.GetValue<string>());
+        api.Faults.Down = false;
+
+        // POST /mutate evaluates the cached policies only (no read-through): "late" comes from the cache.
+        await ServingCertificateTests.WaitUntilAsync(async () =>
+        {
+            var review = await server.ReviewAsync(client, AdmissionFixtures.DeploymentReview());
+            return review["auditAnnotations"]?["injected-policies"]?.GetValue<string>() is { } injected && injected.Split(',').Contains("late");
+        }, "the policy created during the outage in the cache");
     }
 
     private static readonly ResourceType PolicyType = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");

@@ -1,0 +1,41 @@
+using SidecarInjector.Crds.Informers;
+using SidecarInjector.Operator.Informers;
+
+namespace SidecarInjector.Operator.Hosting;
+
+/// <summary>
+/// Runs the informers on every replica (a standby's caches are warm and its /readyz true). An
+/// informer that faults or stops ends the process (<see cref="OperatorExit"/>).
+/// </summary>
+public sealed class InformerService(ClusterInformers informers, ControllerQueues queues, OperatorOptions options, OperatorExit exit) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        ControllerTriggers.Connect(informers, queues, options);
+        try
+        {
+            await informers.RunAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            exit.Fail($"informer failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Counts every informer notice and logs the ones a person needs to see.</summary>
+    public static Action<InformerNotice> NoticeLogger(OperatorMetrics metrics, ILogger logger) => notice =>
+    {
+        metrics.InformerEvents.WithLabels(notice.Resource, notice.Kind.ToString()).Inc();
+        if (notice.Kind is InformerNoticeKind.Error or InformerNoticeKind.HandlerError)
+        {
+            Log.InformerError(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion, notice.Delay, notice.Error?.Message ?? "the watch ended at once");
+        }
+        else if (notice.Kind is not InformerNoticeKind.WatchStarted and not InformerNoticeKind.WatchClosed)
+        {
+            Log.InformerNotice(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion, notice.Count is { } n ? $"({n} objects)" : string.Empty);
+        }
+    };
+}
