@@ -28,7 +28,7 @@ public sealed class OperatorRuntime : IDisposable
         var informerLog = loggers.CreateLogger("SidecarInjector.Operator.Informers");
         Informers = new ClusterInformers(client, options, notice => OnNotice(informerLog, notice));
         var events = new EventRecorder(client, options, time, loggers.CreateLogger<EventRecorder>());
-        Policies = NewController(new SidecarPolicyReconciler(client, Informers, events, time, loggers.CreateLogger<SidecarPolicyReconciler>()));
+        Policies = NewController(new SidecarPolicyReconciler(client, Informers, events, metrics, time, loggers.CreateLogger<SidecarPolicyReconciler>()));
         WebhookConfiguration = NewController(new WebhookConfigurationReconciler(
             client, Informers, options, loggers.CreateLogger<WebhookConfigurationReconciler>(), policy => Policies.Queue.Add(policy)));
         Certificates = NewController(new CertificateReconciler(client, options, time, () => WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key), loggers.CreateLogger<CertificateReconciler>()));
@@ -89,7 +89,7 @@ public sealed class OperatorRuntime : IDisposable
         // Pods reach the controllers through the index, which tells what a pod event changed.
         Informers.Index.Changed = change =>
         {
-            foreach (var policy in change.InjectedBy)
+            foreach (var policy in change.Policies)
             {
                 Policies.Queue.Add(policy);
                 Rollouts.Queue.Add(policy);

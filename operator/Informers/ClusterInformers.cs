@@ -17,6 +17,7 @@ public sealed class ClusterInformers
 
     public ClusterInformers(IKubernetes client, OperatorOptions options, Action<InformerNotice> onNotice)
     {
+        Index = new PodIndex(options.InstallNamespace);
         ResourceInformerOptions Options(bool dropManagedFields = false) => new()
         {
             OnNotice = onNotice,
@@ -51,7 +52,7 @@ public sealed class ClusterInformers
         });
     }
 
-    public PodIndex Index { get; } = new();
+    public PodIndex Index { get; }
 
     /// <summary>Webhook entries the API server refused; their policies evaluate as not Ready.</summary>
     public WebhookEntryRejections Rejections { get; }
