@@ -105,6 +105,56 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
         Assert.NotEqual(hash, Status()!["templateHash"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Pods_created_while_the_webhook_is_down_are_missed_until_replaced_once_it_is_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        operatorApp = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
+        {
+            o.Identity = "e2e";
+            o.HealthPort = 0;
+            o.InstallNamespace = InstallNamespace;
+            o.WebhookTimeoutSeconds = 10;
+        });
+        await operatorApp.StartAsync(ct);
+        server.Store.Create(Policies, null, Objects.Policy("logs"));
+        await Eventually.HoldsAsync(
+            () => server.Store.Get(Webhooks, null, "sidecar-injector")?["webhooks"]?[0]?["clientConfig"]?["caBundle"] is not null,
+            "the operator's webhook configuration with a caBundle");
+        var webhookPort = await StartWebhookAsync(ct);
+
+        // The webhook's Service has no ready endpoints: failurePolicy Ignore admits the pod as it is.
+        var up = false;
+        var dispatcher = new MutatingWebhookDispatcher(server.Store, (ns, name, port) =>
+            Volatile.Read(ref up) && (ns, name, port) == (InstallNamespace, "sidecar-injector-webhook", 443)
+                ? new IPEndPoint(IPAddress.Loopback, webhookPort)
+                : throw new HttpRequestException($"no endpoints available for service {ns}/{name}"));
+        server.MutatingAdmission = dispatcher.AdmitAsync;
+
+        using var client = server.CreateClient();
+        var missed = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: true), "apps", cancellationToken: ct);
+        _ = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: false), "apps", cancellationToken: ct);
+        Assert.Null(missed.Spec.InitContainers);
+        await Eventually.HoldsAsync(() => Status()?["missedPods"]?.GetValue<int>() == 1, "status.missedPods = 1 (the opted-in pod created while the webhook was down)");
+        var ready = ((JsonArray)Status()!["conditions"]!).OfType<JsonObject>().Single(c => c["type"]!.GetValue<string>() == "Ready");
+        Assert.Equal("True", ready["status"]!.GetValue<string>());
+        Assert.Contains($"apps/{missed.Metadata.Name}", ready["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await Eventually.HoldsAsync(
+            () => server.Store.List(ResourceType.Get("events", "events.k8s.io"), "apps").Items.Any(e => e["reason"]?.GetValue<string>() == "MissedInjection" && e["regarding"]?["name"]?.GetValue<string>() == missed.Metadata.Name),
+            "a MissedInjection Event on the bare pod");
+
+        // Back: new pods are injected, and the one that was missed stays counted until it is replaced.
+        Volatile.Write(ref up, true);
+        var injected = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: true), "apps", cancellationToken: ct);
+        Assert.Contains(injected.Spec.InitContainers ?? [], c => c.Name == "log-shipper");
+        await Eventually.HoldsAsync(() => Status()?["injectedPods"]?.GetValue<int>() == 1, "status.injectedPods = 1");
+        Assert.Equal(1, Status()!["missedPods"]!.GetValue<int>());
+
+        await client.CoreV1.DeleteNamespacedPodAsync(missed.Metadata.Name, "apps", cancellationToken: ct);
+        await Eventually.HoldsAsync(() => Status()?["missedPods"]?.GetValue<int>() == 0, "status.missedPods = 0 once the missed pod is gone");
+        Assert.DoesNotContain("missed", ((JsonArray)Status()!["conditions"]!).OfType<JsonObject>().Single(c => c["type"]!.GetValue<string>() == "Ready")["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     /// <summary>The webhook in in-cluster mode against the fake API server, serving the operator's certificate.</summary>
     private async Task<int> StartWebhookAsync(CancellationToken ct)
     {
