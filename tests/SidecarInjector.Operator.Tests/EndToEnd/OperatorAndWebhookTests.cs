@@ -82,7 +82,15 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
         server.MutatingAdmission = dispatcher.AdmitAsync;
 
         using var client = server.CreateClient();
-        var created = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: true), "apps", cancellationToken: ct);
+        // The opted-in pod is a Deployment's, through its ReplicaSet: the webhook's Event goes on the Deployment.
+        server.Store.Create(ResourceType.Get("deployments", "apps"), "apps", Objects.Deployment("web", "apps"));
+        var deploymentUid = server.Store.Get(ResourceType.Get("deployments", "apps"), "apps", "web")!["metadata"]!["uid"]!.GetValue<string>();
+        var replicaSet = Objects.ReplicaSet("web-1", "apps", "web");
+        replicaSet["metadata"]!["ownerReferences"]![0]!["uid"] = deploymentUid;
+        server.Store.Create(ResourceType.Get("replicasets", "apps"), "apps", replicaSet);
+        var owned = NewPod(optIn: true);
+        owned.Metadata.OwnerReferences = [new V1OwnerReference("apps/v1", "ReplicaSet", "web-1", "uid-web-1", controller: true)];
+        var created = await client.CoreV1.CreateNamespacedPodAsync(owned, "apps", cancellationToken: ct);
         var plain = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: false), "apps", cancellationToken: ct);
 
         var policy = KubernetesJson.Deserialize<SidecarPolicy>(server.Store.Get(Policies, null, "logs")!.ToJsonString());
@@ -98,6 +106,10 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
 
         await Eventually.HoldsAsync(() => Status()?["injectedPods"]?.GetValue<int>() == 1, "status.injectedPods = 1");
         Assert.Equal(0, Status()!["outdatedPods"]!.GetValue<int>());
+        await Eventually.HoldsAsync(
+            () => server.Store.List(ResourceType.Get("events", "events.k8s.io"), "apps").Items.Any(e => e["reason"]?.GetValue<string>() == AdmissionEvents.ReasonInjected
+                && e["regarding"]?["kind"]?.GetValue<string>() == "Deployment" && e["regarding"]?["uid"]?.GetValue<string>() == deploymentUid),
+            "the webhook's Injected Event on Deployment apps/web");
 
         server.Store.Update(Policies, null, "logs", p => { p["spec"]!["sidecars"]![0]!["image"] = "busybox:2"; return p; }, statusOnly: false);
         await Eventually.HoldsAsync(() => Status()?["outdatedPods"]?.GetValue<int>() == 1, "status.outdatedPods = 1 after the policy changed");
