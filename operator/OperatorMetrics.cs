@@ -21,6 +21,7 @@ public sealed class OperatorMetrics
         InjectedPods = factory.CreateGauge("sidecar_injector_operator_injected_pods", "Pods running with a policy's sidecars (status.injectedPods), per policy.", "policy");
         OutdatedPods = factory.CreateGauge("sidecar_injector_operator_outdated_pods", "Injected pods with an older template hash than the policy's (status.outdatedPods), per policy.", "policy");
         MissedPods = factory.CreateGauge("sidecar_injector_operator_missed_pods", "Pods a Ready policy selects that run without its sidecars (status.missedPods), per policy.", "policy");
+        CertificateExpiry = factory.CreateGauge("sidecar_injector_operator_certificate_expiry_timestamp_seconds", "NotAfter of the certificates the operator keeps (SelfSigned mode), Unix time: kind ca or serving.", "kind");
         IsLeader = factory.CreateGauge("sidecar_injector_operator_leader", "1 while this replica holds the lease.");
     }
 
@@ -43,6 +44,8 @@ public sealed class OperatorMetrics
     public Gauge OutdatedPods { get; }
 
     public Gauge MissedPods { get; }
+
+    public Gauge CertificateExpiry { get; }
 
     /// <summary>The policy's pod counts, as last written to its status.</summary>
     public void SetPolicyPods(string policy, int injected, int outdated, int missed)

@@ -18,7 +18,8 @@ public sealed class CertificateReconciler(
     OperatorOptions options,
     TimeProvider time,
     Action onCaBundleChanged,
-    ILogger<CertificateReconciler> logger) : IReconciler
+    ILogger<CertificateReconciler> logger,
+    OperatorMetrics? metrics = null) : IReconciler
 {
     public const string Key = "certificates";
     public const string CaBundleKey = "ca-bundle.crt";
@@ -87,6 +88,8 @@ public sealed class CertificateReconciler(
             onCaBundleChanged();
         }
 
+        metrics?.CertificateExpiry.WithLabels("ca").Set(new DateTimeOffset(ca.NotAfter.ToUniversalTime()).ToUnixTimeSeconds());
+        metrics?.CertificateExpiry.WithLabels("serving").Set(new DateTimeOffset(leaf.NotAfter.ToUniversalTime()).ToUnixTimeSeconds());
         var next = new[] { CertificateAuthority.RenewAt(ca), CertificateAuthority.RenewAt(leaf) }.Min() - now;
         return ReconcileResult.After(TimeSpan.FromTicks(Math.Clamp(next.Ticks, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromHours(12).Ticks)));
     }

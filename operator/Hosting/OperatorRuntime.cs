@@ -31,7 +31,7 @@ public sealed class OperatorRuntime : IDisposable
         Policies = NewController(new SidecarPolicyReconciler(client, Informers, events, metrics, time, loggers.CreateLogger<SidecarPolicyReconciler>()));
         WebhookConfiguration = NewController(new WebhookConfigurationReconciler(
             client, Informers, options, loggers.CreateLogger<WebhookConfigurationReconciler>(), policy => Policies.Queue.Add(policy)));
-        Certificates = NewController(new CertificateReconciler(client, options, time, () => WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key), loggers.CreateLogger<CertificateReconciler>()));
+        Certificates = NewController(new CertificateReconciler(client, options, time, () => WebhookConfiguration.Queue.Add(WebhookConfigurationReconciler.Key), loggers.CreateLogger<CertificateReconciler>(), metrics));
         rolloutGate = new RolloutGate(options.RolloutRateWindow);
         Rollouts = NewController(new RolloutReconciler(
             Informers, new WorkloadResolver(client), new WorkloadRestarter(client), rolloutGate, events, options, metrics, time, loggers.CreateLogger<RolloutReconciler>()));
