@@ -89,7 +89,7 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
         replicaSet["metadata"]!["ownerReferences"]![0]!["uid"] = deploymentUid;
         server.Store.Create(ResourceType.Get("replicasets", "apps"), "apps", replicaSet);
         var owned = NewPod(optIn: true);
-        owned.Metadata.OwnerReferences = [new V1OwnerReference("apps/v1", "ReplicaSet", "web-1", "uid-web-1", controller: true)];
+        owned.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = "apps/v1", Kind = "ReplicaSet", Name = "web-1", Uid = "uid-web-1", Controller = true }];
         var created = await client.CoreV1.CreateNamespacedPodAsync(owned, "apps", cancellationToken: ct);
         var plain = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: false), "apps", cancellationToken: ct);
 
