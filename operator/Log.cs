@@ -6,8 +6,8 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Error, "Reconcile of {Controller} key '{Key}' failed, retrying in {Delay}: {Reason}")]
     public static partial void ReconcileFailed(ILogger logger, string controller, string key, TimeSpan delay, string reason, Exception exception);
 
-    [LoggerMessage(2, LogLevel.Information, "SidecarPolicy {Policy} status written: ready={Ready} reason={Reason} templateHash={TemplateHash} injectedPods={InjectedPods} outdatedPods={OutdatedPods}")]
-    public static partial void PolicyStatusWritten(ILogger logger, string policy, bool ready, string reason, string templateHash, int injectedPods, int outdatedPods);
+    [LoggerMessage(2, LogLevel.Information, "SidecarPolicy {Policy} status written: ready={Ready} reason={Reason} templateHash={TemplateHash} injectedPods={InjectedPods} outdatedPods={OutdatedPods} missedPods={MissedPods}")]
+    public static partial void PolicyStatusWritten(ILogger logger, string policy, bool ready, string reason, string templateHash, int injectedPods, int outdatedPods, int missedPods);
 
     [LoggerMessage(3, LogLevel.Information, "SidecarPolicy {Policy} accepted: its webhook entry is installed")]
     public static partial void PolicyAccepted(ILogger logger, string policy);
@@ -27,8 +27,8 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Information, "Issued {Kind} certificate in Secret {Namespace}/{Name}, valid until {NotAfter:o}")]
     public static partial void CertificateIssued(ILogger logger, string kind, string @namespace, string name, DateTime notAfter);
 
-    [LoggerMessage(8, LogLevel.Warning, "Could not record event {Reason} on SidecarPolicy {Policy}: {Error}")]
-    public static partial void EventFailed(ILogger logger, string policy, string reason, string error);
+    [LoggerMessage(8, LogLevel.Warning, "Could not record event {Reason} on {Kind} {Name}: {Error}")]
+    public static partial void EventFailed(ILogger logger, string kind, string name, string reason, string error);
 
     [LoggerMessage(9, LogLevel.Information, "Informer {Resource}: {Kind} at resourceVersion {ResourceVersion} {Detail}")]
     public static partial void InformerNotice(ILogger logger, string resource, string kind, string? resourceVersion, string detail);
@@ -48,14 +48,14 @@ internal static partial class Log
     [LoggerMessage(14, LogLevel.Critical, "The operator cannot continue: {Reason}")]
     public static partial void Fatal(ILogger logger, string reason, Exception? exception);
 
-    [LoggerMessage(15, LogLevel.Information, "SidecarPolicy {Policy} rollout: {Decision} {Kind} {Namespace}/{Name} ({Pods} outdated pod(s)): {Why}")]
+    [LoggerMessage(15, LogLevel.Information, "SidecarPolicy {Policy} rollout: {Decision} {Kind} {Namespace}/{Name} ({Pods} outdated or missed pod(s)): {Why}")]
     public static partial void RolloutDecision(ILogger logger, string policy, string decision, string kind, string @namespace, string name, int pods, string why);
 
-    [LoggerMessage(16, LogLevel.Information, "SidecarPolicy {Policy} rollout: {Pods} outdated pod(s) have no Deployment, StatefulSet or DaemonSet owner and are left for their owners to replace")]
+    [LoggerMessage(16, LogLevel.Information, "SidecarPolicy {Policy} rollout: {Pods} outdated or missed pod(s) have no Deployment, StatefulSet or DaemonSet owner and are left for their owners to replace")]
     public static partial void RolloutNoWorkload(ILogger logger, string policy, int pods);
 
-    [LoggerMessage(17, LogLevel.Information, "SidecarPolicy {Policy} rollout: Manual mode, {Pods} outdated pod(s) left for their owners to restart (kubectl rollout restart)")]
-    public static partial void RolloutManual(ILogger logger, string policy, int pods);
+    [LoggerMessage(17, LogLevel.Information, "SidecarPolicy {Policy} rollout: Manual mode, {Pods} outdated and {Missed} missed pod(s) left for their owners to restart (kubectl rollout restart)")]
+    public static partial void RolloutManual(ILogger logger, string policy, int pods, int missed);
 
     [LoggerMessage(18, LogLevel.Information, "New CA {Thumbprint} added to the bundle in Secret {Namespace}/{Name}; it signs once the API server holds it in the webhook configuration")]
     public static partial void CertificateAuthorityAdded(ILogger logger, string @namespace, string name, string thumbprint);
@@ -65,4 +65,7 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Information, "Secret {Namespace}/{Name} changed or was deleted; reconciling the certificates")]
     public static partial void CertificateSecretChanged(ILogger logger, string @namespace, string name);
+
+    [LoggerMessage(21, LogLevel.Warning, "SidecarPolicy {Policy} missed {Pods} pod(s) of {Kind} {Namespace}/{Name}: they run without its sidecars")]
+    public static partial void MissedPods(ILogger logger, string policy, int pods, string kind, string @namespace, string name);
 }

@@ -2,11 +2,12 @@ using System.CommandLine;
 using SidecarInjector.Webhook.Cli;
 
 // The webhook executable: `serve` runs the admission webhook, `inject` runs the same engine
-// over manifests offline. Each command lives in Cli/ and composes its own services.
+// over manifests offline, `explain` over an object read from a cluster. Each command lives in Cli/ and composes its own services.
 var root = new RootCommand("SidecarInjector webhook: injects logging, ambassador and adapter sidecars into pods.")
 {
     ServeCommand.Create(),
     InjectCommand.Create(),
+    ExplainCommand.Create(),
 };
 
 // No termination timeout: System.CommandLine would otherwise end the process 2 s after SIGTERM,

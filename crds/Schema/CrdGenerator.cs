@@ -55,6 +55,7 @@ public static class CrdGenerator
                     Column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", "Whether the policy is valid and its webhook is installed."),
                     Column("Injected", "integer", ".status.injectedPods", "Pods running with this policy's sidecars."),
                     Column("Outdated", "integer", ".status.outdatedPods", "Injected pods with an older template hash."),
+                    Column("Missed", "integer", ".status.missedPods", "Selected pods running without the policy's sidecars."),
                     Column("Age", "date", ".metadata.creationTimestamp", null),
                     Column("Hash", "string", ".status.templateHash", "Template hash of the current spec.", priority: 1)),
                 ["schema"] = new JsonObject { ["openAPIV3Schema"] = RootSchema() },

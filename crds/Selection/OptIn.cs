@@ -56,6 +56,13 @@ public sealed class OptIn
 
     public bool Selects(string policy) => All || Names.Contains(policy, StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether the pod asks for <paramref name="policy"/> (injected in <paramref name="mode"/>),
+    /// its selectors aside: not opted out, and Always or opted in to it. The engine's rule, which
+    /// the operator uses to tell a pod the policy missed.
+    /// </summary>
+    public bool Wants(string policy, InjectionMode mode) => !Disabled && (mode == InjectionMode.Always || Selects(policy));
+
     /// <summary>CEL (Kubernetes, with the strings extension) that holds when the pod opts in to <paramref name="policy"/>: <c>Parse(value).Selects(policy)</c>.</summary>
     public static string CelOptedIn(string policy)
     {

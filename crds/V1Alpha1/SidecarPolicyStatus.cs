@@ -27,4 +27,8 @@ public sealed class SidecarPolicyStatus
     [JsonPropertyName("outdatedPods")]
     [Description("Injected pods whose template hash is not the current one.")]
     public int OutdatedPods { get; set; }
+
+    [JsonPropertyName("missedPods")]
+    [Description("Pods the policy selects (and that opted in, or the policy is Always) that run without its sidecars: created while the webhook was down or timed out, or before the policy existed.")]
+    public int MissedPods { get; set; }
 }

@@ -25,7 +25,8 @@ public sealed class CertificateReconciler(
     OperatorOptions options,
     TimeProvider time,
     Action onCaBundleChanged,
-    ILogger<CertificateReconciler> logger) : IReconciler
+    ILogger<CertificateReconciler> logger,
+    OperatorMetrics? metrics = null) : IReconciler
 {
     public const string Key = "certificates";
     public const string CaBundleKey = "ca-bundle.crt";
@@ -124,6 +125,16 @@ public sealed class CertificateReconciler(
                 ["ca.crt"] = bundlePem,
             }, cancellationToken);
             Log.CertificateIssued(logger, "serving", options.InstallNamespace, options.TlsSecretName, leaf.NotAfter.ToUniversalTime());
+        }
+
+        if (active is not null)
+        {
+            metrics?.CertificateExpiry.WithLabels("ca").Set(new DateTimeOffset(active.NotAfter.ToUniversalTime()).ToUnixTimeSeconds());
+        }
+
+        if (leaf is not null)
+        {
+            metrics?.CertificateExpiry.WithLabels("serving").Set(new DateTimeOffset(leaf.NotAfter.ToUniversalTime()).ToUnixTimeSeconds());
         }
 
         if (pending is not null)

@@ -36,7 +36,7 @@ public static class ControllerTriggers
         // Pods reach the controllers through the index, which tells what a pod event changed.
         informers.Index.Changed = change =>
         {
-            foreach (var policy in change.InjectedBy)
+            foreach (var policy in change.Policies)
             {
                 queues.Policies.Add(policy);
                 queues.Rollouts.Add(policy);

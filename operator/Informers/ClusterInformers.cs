@@ -16,6 +16,7 @@ public sealed class ClusterInformers
 {
     public ClusterInformers(IKubernetes client, OperatorOptions options, Action<InformerNotice> onNotice)
     {
+        Index = new PodIndex(options.InstallNamespace);
         ResourceInformerOptions Options(bool dropManagedFields = false) => new()
         {
             WatchTimeout = options.InformerWatchTimeout,
@@ -57,7 +58,7 @@ public sealed class ClusterInformers
         });
     }
 
-    public PodIndex Index { get; } = new();
+    public PodIndex Index { get; }
 
     public ResourceInformer<SidecarPolicy> Policies { get; }
 

@@ -7,8 +7,9 @@ using SidecarInjector.Operator.Reconcilers;
 namespace SidecarInjector.Operator.Informers;
 
 /// <summary>
-/// Pods by the policies that injected them (with which template hash) and by the policies whose
-/// selectors select them, kept up to date from pod, namespace and policy events. Each pod is
+/// Pods by the policies that injected them (with which template hash), by the policies whose
+/// selectors select them, and by the policies that missed them (see <see cref="Missed"/>), kept
+/// up to date from pod, namespace and policy events. Each pod is
 /// evaluated against each policy once per change that can alter the answer (its labels, its
 /// namespace's labels, the policy's generation), never per reconcile. Only a change to a pod's
 /// labels, annotations, controller or deletionTimestamp is passed on: a kubelet status update,
@@ -25,12 +26,26 @@ public sealed class PodIndex
     private readonly Dictionary<string, PolicyEntry> policies = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, string>> injected = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> selected = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> missed = new(StringComparer.Ordinal);
+    private readonly IReadOnlySet<string> excludedNamespaces;
 
     // Pairs of policies with a sidecar name in common, and how many pods both select: only these
     // pairs can conflict, and only a count crossing zero can change a conflict.
     private Dictionary<(string A, string B), int> pairs = [];
     private long evaluations;
     private long version;
+
+    /// <param name="installNamespace">The install's namespace: the webhook configuration excludes it, like the protected ones, so no pod there is ever missed.</param>
+    public PodIndex(string? installNamespace = null)
+    {
+        var excluded = new HashSet<string>(Annotations.ProtectedNamespaces, StringComparer.Ordinal);
+        if (!string.IsNullOrEmpty(installNamespace))
+        {
+            excluded.Add(installNamespace);
+        }
+
+        excludedNamespaces = excluded;
+    }
 
     /// <summary>Called (outside the index's lock) after a pod or namespace event that matters.</summary>
     public Action<PodIndexChange>? Changed { get; set; }
@@ -71,6 +86,7 @@ public sealed class PodIndex
 
                 // Whatever else changed, the pod's policies look again (its owner, whether it is going away).
                 affected.UnionWith(entry.Injected.Keys);
+                affected.UnionWith(entry.Missed);
 
                 if (statusChanged)
                 {
@@ -97,6 +113,7 @@ public sealed class PodIndex
             entry.Owner = owner;
             entry.Deleting = deleting;
             var conflicts = labelsChanged && Reselect(key, entry);
+            Remiss(key, entry, affected);
             change = affected.Count > 0 || conflicts ? new PodIndexChange(affected, conflicts) : null;
         }
 
@@ -125,6 +142,14 @@ public sealed class PodIndex
                 injected.GetValueOrDefault(policy)?.Remove(key);
             }
 
+            foreach (var policy in entry.Missed)
+            {
+                missed.GetValueOrDefault(policy)?.Remove(key);
+                affected.Add(policy);
+            }
+
+            entry.Missed.Clear();
+
             var conflicts = Move(key, entry.Selected, []);
             entry.Selected.Clear();
             change = affected.Count > 0 || conflicts ? new PodIndexChange(affected, conflicts) : null;
@@ -149,14 +174,16 @@ public sealed class PodIndex
 
             namespaceLabels[name] = labels;
             var conflicts = false;
+            var affected = new HashSet<string>(StringComparer.Ordinal);
             foreach (var key in podsByNamespace.GetValueOrDefault(name) ?? [])
             {
                 conflicts |= Reselect(key, pods[key]);
+                Remiss(key, pods[key], affected);
             }
 
-            if (conflicts)
+            if (conflicts || affected.Count > 0)
             {
-                change = new PodIndexChange([], true);
+                change = new PodIndexChange(affected, conflicts);
             }
         }
 
@@ -185,6 +212,7 @@ public sealed class PodIndex
                 policy.Metadata?.Generation,
                 policy.Spec.NamespaceSelector,
                 policy.Spec.PodSelector,
+                policy.Spec.Injection,
                 [.. policy.Spec.Sidecars.Select(s => s.Name)]);
             var now = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (key, entry) in pods)
@@ -198,6 +226,14 @@ public sealed class PodIndex
             }
 
             selected[policy.Name] = now;
+
+            // The policy's controllers are all queued on a policy change: nobody needs telling.
+            var affected = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (key, entry) in pods)
+            {
+                Remiss(key, entry, affected);
+            }
+
             RebuildPairs();
             Interlocked.Increment(ref version);
         }
@@ -217,7 +253,13 @@ public sealed class PodIndex
                 pods[key].Selected.Remove(name);
             }
 
+            foreach (var key in missed.GetValueOrDefault(name) ?? [])
+            {
+                pods[key].Missed.Remove(name);
+            }
+
             selected.Remove(name);
+            missed.Remove(name);
             RebuildPairs();
             Interlocked.Increment(ref version);
         }
@@ -245,6 +287,32 @@ public sealed class PodIndex
             return injected.TryGetValue(policy, out var byPod)
                 ? [.. byPod.Where(p => p.Value != hash && pods.ContainsKey(p.Key)).Select(p => pods[p.Key].Meta)]
                 : [];
+        }
+    }
+
+    /// <summary>
+    /// The metadata of the pods <paramref name="policy"/> missed, in a stable order (namespace, then
+    /// name): the policy selects the pod (its namespace and pod selectors, and the pod opted in or
+    /// the policy is Always) but the pod's <c>sidecarinjector.io/status</c> lacks the policy. It was
+    /// created while the webhook was down or timed out, or before the policy existed. Pods being
+    /// deleted, mirror pods and pods in namespaces the webhook never sees are not counted.
+    /// </summary>
+    public IReadOnlyList<V1ObjectMeta> Missed(string policy)
+    {
+        lock (gate)
+        {
+            return missed.TryGetValue(policy, out var keys)
+                ? [.. keys.Order(StringComparer.Ordinal).Select(k => pods[k].Meta)]
+                : [];
+        }
+    }
+
+    /// <summary>How many pods <paramref name="policy"/> missed (see <see cref="Missed"/>).</summary>
+    public int CountMissed(string policy)
+    {
+        lock (gate)
+        {
+            return missed.GetValueOrDefault(policy)?.Count ?? 0;
         }
     }
 
@@ -298,6 +366,46 @@ public sealed class PodIndex
             byPod[key] = hash;
             affected.Add(policy);
         }
+    }
+
+    /// <summary>
+    /// Recomputes which policies missed the pod from what the index already knows (its selecting
+    /// policies, its annotations, its status): set look-ups, no selector is evaluated again.
+    /// Policies whose missed pods changed go into <paramref name="affected"/>.
+    /// </summary>
+    private void Remiss(string key, Entry entry, HashSet<string> affected)
+    {
+        var now = new HashSet<string>(StringComparer.Ordinal);
+        if (!entry.Deleting && !excludedNamespaces.Contains(entry.Namespace) && !entry.Annotations.ContainsKey(Annotations.MirrorPod))
+        {
+            var optIn = OptIn.Parse(entry.Annotations.GetValueOrDefault(Annotations.Inject));
+            foreach (var name in entry.Selected)
+            {
+                if (!entry.Injected.ContainsKey(name) && policies.TryGetValue(name, out var policy) && optIn.Wants(name, policy.Injection))
+                {
+                    now.Add(name);
+                }
+            }
+        }
+
+        foreach (var name in entry.Missed.Where(n => !now.Contains(n)))
+        {
+            missed.GetValueOrDefault(name)?.Remove(key);
+            affected.Add(name);
+        }
+
+        foreach (var name in now.Where(n => !entry.Missed.Contains(n)))
+        {
+            if (!missed.TryGetValue(name, out var keys))
+            {
+                missed[name] = keys = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            keys.Add(key);
+            affected.Add(name);
+        }
+
+        entry.Missed = now;
     }
 
     /// <summary>Evaluates the pod against every policy; true when a conflict between two policies may have flipped.</summary>
@@ -418,7 +526,9 @@ public sealed class PodIndex
         public IReadOnlyDictionary<string, string> Injected { get; set; } = new Dictionary<string, string>();
 
         public HashSet<string> Selected { get; set; } = new(StringComparer.Ordinal);
+
+        public HashSet<string> Missed { get; set; } = new(StringComparer.Ordinal);
     }
 
-    private sealed record PolicyEntry(long? Generation, V1LabelSelector? NamespaceSelector, V1LabelSelector? PodSelector, HashSet<string> Sidecars);
+    private sealed record PolicyEntry(long? Generation, V1LabelSelector? NamespaceSelector, V1LabelSelector? PodSelector, InjectionMode Injection, HashSet<string> Sidecars);
 }

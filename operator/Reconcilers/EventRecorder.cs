@@ -5,9 +5,11 @@ using SidecarInjector.Crds.V1Alpha1;
 namespace SidecarInjector.Operator.Reconcilers;
 
 /// <summary>
-/// events.k8s.io/v1 Events about SidecarPolicies. A policy is cluster-scoped, and the API server
-/// accepts an Event whose <c>regarding</c> object has no namespace only in <c>default</c> or
-/// <c>kube-system</c> (<see cref="OperatorOptions.EventNamespace"/>); anywhere else is a 422.
+/// events.k8s.io/v1 Events about SidecarPolicies and the workloads whose pods they concern. A
+/// policy is cluster-scoped, and the API server accepts an Event whose <c>regarding</c> object has
+/// no namespace only in <c>default</c> or <c>kube-system</c>
+/// (<see cref="OperatorOptions.EventNamespace"/>); anywhere else is a 422. An Event about a
+/// namespaced object lives in that object's namespace.
 /// </summary>
 public sealed class EventRecorder(IKubernetes client, OperatorOptions options, TimeProvider time, ILogger<EventRecorder> logger)
 {
@@ -18,16 +20,9 @@ public sealed class EventRecorder(IKubernetes client, OperatorOptions options, T
         options.Identity ?? Environment.GetEnvironmentVariable("HOSTNAME") ?? Environment.MachineName, 128);
 
     /// <summary>Records <paramref name="reason"/> on <paramref name="policy"/>; <paramref name="action"/> is what the operator did (events.k8s.io requires one).</summary>
-    public async Task RecordAsync(SidecarPolicy policy, string type, string reason, string message, CancellationToken cancellationToken, string action = "Reconcile")
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        var e = new Eventsv1Event
-        {
-            ApiVersion = "events.k8s.io/v1",
-            Kind = "Event",
-            Metadata = new V1ObjectMeta { Name = $"{policy.Name}.{now.Ticks:x}", NamespaceProperty = options.EventNamespace },
-            EventTime = now,
-            Regarding = new V1ObjectReference
+    public Task RecordAsync(SidecarPolicy policy, string type, string reason, string message, CancellationToken cancellationToken, string action = "Reconcile") =>
+        RecordAsync(
+            new V1ObjectReference
             {
                 ApiVersion = SidecarPolicy.ApiVersionString,
                 Kind = SidecarPolicy.KindName,
@@ -35,6 +30,24 @@ public sealed class EventRecorder(IKubernetes client, OperatorOptions options, T
                 Uid = policy.Metadata.Uid,
                 ResourceVersion = policy.Metadata.ResourceVersion,
             },
+            type,
+            reason,
+            message,
+            cancellationToken,
+            action);
+
+    /// <summary>Records <paramref name="reason"/> on <paramref name="regarding"/>, in its namespace (or <see cref="OperatorOptions.EventNamespace"/> when it has none).</summary>
+    public async Task RecordAsync(V1ObjectReference regarding, string type, string reason, string message, CancellationToken cancellationToken, string action = "Reconcile")
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var ns = string.IsNullOrEmpty(regarding.NamespaceProperty) ? options.EventNamespace : regarding.NamespaceProperty;
+        var e = new Eventsv1Event
+        {
+            ApiVersion = "events.k8s.io/v1",
+            Kind = "Event",
+            Metadata = new V1ObjectMeta { Name = $"{Truncate(regarding.Name, 200)}.{now.Ticks:x}", NamespaceProperty = ns },
+            EventTime = now,
+            Regarding = regarding,
             Type = type,
             Reason = Truncate(reason, 128),
             Action = Truncate(action, 128),
@@ -44,12 +57,12 @@ public sealed class EventRecorder(IKubernetes client, OperatorOptions options, T
         };
         try
         {
-            await client.EventsV1.CreateNamespacedEventAsync(e, options.EventNamespace, cancellationToken: cancellationToken);
+            await client.EventsV1.CreateNamespacedEventAsync(e, ns, cancellationToken: cancellationToken);
         }
         catch (k8s.Autorest.HttpOperationException ex)
         {
             // Events are best effort: a missing namespace or RBAC must not fail the reconcile.
-            Log.EventFailed(logger, policy.Name, reason, $"{ex.Message}: {ex.Response?.Content}");
+            Log.EventFailed(logger, regarding.Kind, regarding.Name, reason, $"{ex.Message}: {ex.Response?.Content}");
         }
     }
 

@@ -8,9 +8,11 @@ namespace SidecarInjector.Operator.Reconcilers;
 
 /// <summary>
 /// <c>spec.rollout.mode: Auto</c>: restarts the Deployments, StatefulSets and DaemonSets that own
-/// pods injected with an older template hash, one workload at a time per namespace (busy until
+/// pods injected with an older template hash or missed (running without the policy's sidecars,
+/// see <see cref="PodIndex.Missed"/>), one workload at a time per namespace (busy until
 /// its rollout finished and at least <see cref="OperatorOptions.RolloutMinInterval"/> passed) and
-/// at most <c>maxPerMinute</c> per policy. Manual (the default) only reports, in the status.
+/// at most <c>maxPerMinute</c> per policy, one budget for both. Bare pods and Jobs are never
+/// restarted (a Job would run again). Manual (the default) only reports, in the status.
 /// A workload whose controller would not act on a restart (OnDelete, a partition, paused, past its
 /// progress deadline) is skipped with a RolloutSkipped Event; a restart that stalls the same way or
 /// outlasts <see cref="OperatorOptions.RolloutTimeout"/> frees its namespace with a RolloutStalled Event.
@@ -39,10 +41,15 @@ public sealed class RolloutReconciler(
         if (policy?.Spec.Rollout is not { Mode: RolloutMode.Auto } rollout)
         {
             gate.Forget(key);
-            if (policy is not null && CountOutdated(key, TemplateHash.Compute(policy.Spec)) is > 0 and var outdated)
+            if (policy is not null)
             {
-                metrics.RolloutDecisions.WithLabels(key, "manual").Inc();
-                Log.RolloutManual(logger, key, outdated);
+                var outdated = CountOutdated(key, TemplateHash.Compute(policy.Spec));
+                var missed = evaluations.Evaluate().TryGetValue(key, out var manual) && manual.Ready ? informers.Index.CountMissed(key) : 0;
+                if (outdated + missed > 0)
+                {
+                    metrics.RolloutDecisions.WithLabels(key, "manual").Inc();
+                    Log.RolloutManual(logger, key, outdated, missed);
+                }
             }
 
             return ReconcileResult.Done;
@@ -77,7 +84,7 @@ public sealed class RolloutReconciler(
                 Decide(key, workload, pods, blocked, $"not restarted: {state.Why}", log: first);
                 if (first)
                 {
-                    await events.RecordAsync(policy, "Warning", ReasonRolloutSkipped, $"{workload} not restarted ({pods} outdated pod(s)): {state.Why}", cancellationToken);
+                    await events.RecordAsync(policy, "Warning", ReasonRolloutSkipped, $"{workload} not restarted ({pods} outdated or missed pod(s)): {state.Why}", cancellationToken);
                 }
 
                 continue;
@@ -117,7 +124,7 @@ public sealed class RolloutReconciler(
             }
 
             gate.MarkRestarted(key, workload, hash);
-            var message = $"restarted {workload}: {pods} pod(s) were injected with an older template than {hash}";
+            var message = $"restarted {workload}: {pods} pod(s) were injected with an older template than {hash} or run without the policy's sidecars";
             Decide(key, workload, pods, "restarted", message);
             await events.RecordAsync(policy, "Normal", ReasonRolloutStarted, message, cancellationToken);
         }
@@ -127,13 +134,13 @@ public sealed class RolloutReconciler(
 
     private int CountOutdated(string policy, string hash) => informers.Index.Count(policy, hash).Outdated;
 
-    /// <summary>Outdated pods of the policy grouped by the workload that owns them, in a stable order.</summary>
+    /// <summary>Outdated and missed pods of the policy grouped by the workload that owns them, in a stable order.</summary>
     private async Task<List<(WorkloadRef Workload, int Pods)>> OutdatedWorkloadsAsync(string policy, string hash, CancellationToken cancellationToken)
     {
         var replicaSets = new Dictionary<string, WorkloadRef?>(StringComparer.Ordinal);
         var counts = new Dictionary<WorkloadRef, int>();
         var orphans = 0;
-        foreach (var pod in informers.Index.Outdated(policy, hash))
+        foreach (var pod in informers.Index.Outdated(policy, hash).Concat(informers.Index.Missed(policy)))
         {
             if (await resolver.ResolveAsync(pod, replicaSets, cancellationToken) is { } workload)
             {

@@ -26,12 +26,15 @@ public sealed class AdmissionReviewHandler
     private readonly AdmissionOptions options;
     private readonly ILogger<AdmissionReviewHandler> logger;
     private readonly MutationCache cache = new();
+    private readonly AdmissionEvents? events;
 
     /// <summary>Where the last review read by <see cref="KnownPodReader"/> had its pod; races only cost a miss.</summary>
     private int podOffsetHint;
 
-    public AdmissionReviewHandler(IPolicySource policies, AdmissionMetrics metrics, AdmissionOptions options, ILogger<AdmissionReviewHandler> logger)
+    /// <param name="events">Where the decisions go as Events (cluster mode); null writes none.</param>
+    public AdmissionReviewHandler(IPolicySource policies, AdmissionMetrics metrics, AdmissionOptions options, ILogger<AdmissionReviewHandler> logger, AdmissionEvents? events = null)
     {
+        this.events = events;
         this.policies = policies;
         this.metrics = metrics;
         this.options = options;
@@ -151,6 +154,11 @@ public sealed class AdmissionReviewHandler
                 // The webhook's cache may lag the operator: that must never decide a pod's fate (a
                 // 404 here would deny under failurePolicy Fail). Admit it as is, and say so.
                 Log.PolicyNotFound(logger, review.Uid, policyName, lookup.Reason);
+                if (review.IsPodCreate && review.Object is { } unknownPod && EventSubject.Of(unknownPod, review.Namespace) is { } subject)
+                {
+                    events?.PolicyNotReady(subject, policyName, $"the webhook does not have it ({lookup.Reason}); the pod was admitted without its sidecars");
+                }
+
                 var warning = $"SidecarPolicy {policyName} not found; pod admitted without its sidecars";
                 var unknown = new AdmissionResponse(review.Uid, AdmissionOutcome.Unchanged, null, [warning], new Dictionary<string, string>(), [], null);
                 await WriteAsync(context, AdmissionResponseWriter.Render(unknown), review.Uid);
@@ -219,6 +227,7 @@ public sealed class AdmissionReviewHandler
     {
         LogDecision(review, podName, policyName ?? AllPolicies, response, failure);
         metrics.Injected(response.AppliedPolicies);
+        events?.Observe(response);
         await WriteAsync(context, rendered, review.Uid);
         return response.Outcome switch
         {

@@ -21,6 +21,12 @@ internal static partial class Log
     [ZLoggerMessage(5, LogLevel.Warning, "AdmissionReview {uid}: SidecarPolicy {policy} not found ({reason}); admitted without its sidecars")]
     public static partial void PolicyNotFound(ILogger logger, string uid, string policy, string reason);
 
+    [ZLoggerMessage(6, LogLevel.Warning, "Could not record Event {reason} on {kind} {podNamespace}/{name}: {error}")]
+    public static partial void EventFailed(ILogger logger, string reason, string kind, string podNamespace, string name, string error);
+
+    [ZLoggerMessage(7, LogLevel.Debug, "ReplicaSet {podNamespace}/{name} not read, its Events go on it rather than its Deployment: {error}")]
+    public static partial void OwnerNotResolved(ILogger logger, string podNamespace, string name, string error);
+
     [ZLoggerMessage(10, LogLevel.Information, "Loaded {count} SidecarPolicies from {path}: {policies}")]
     public static partial void PoliciesLoaded(ILogger logger, int count, string path, string policies);
 

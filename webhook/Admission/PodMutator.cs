@@ -34,6 +34,7 @@ public static class PodMutator
             throw new AdmissionReviewException("request.object: a pod CREATE must carry the pod");
         }
 
+        var subject = EventSubject.Of(pod, NamespaceOf(request, pod));
         try
         {
             var context = new InjectionContext(NamespaceOf(request, pod), namespaceLabels);
@@ -43,23 +44,23 @@ public static class PodMutator
             {
                 var reason = string.Join("; ", result.RefusedProblems);
                 var refused = new Dictionary<string, string>(1) { [InjectionErrorAnnotation] = reason };
-                return new AdmissionResponse(request.Uid, AdmissionOutcome.Refused, null, warnings, refused, [], reason);
+                return new AdmissionResponse(request.Uid, AdmissionOutcome.Refused, null, warnings, refused, [], reason) { Decisions = result.Decisions, Subject = subject };
             }
 
             if (!result.Changed)
             {
-                return new AdmissionResponse(request.Uid, AdmissionOutcome.Unchanged, null, warnings, NoAnnotations, [], null);
+                return new AdmissionResponse(request.Uid, AdmissionOutcome.Unchanged, null, warnings, NoAnnotations, [], null) { Decisions = result.Decisions, Subject = subject };
             }
 
             // Apply our own patch before answering it: the engine's promise, checked on every request.
             _ = result.Pod;
             var annotations = new Dictionary<string, string>(1) { [InjectedPoliciesAnnotation] = string.Join(',', result.AppliedPolicies) };
-            return new AdmissionResponse(request.Uid, AdmissionOutcome.Injected, result.PatchJsonUtf8(), warnings, annotations, result.AppliedPolicies, null);
+            return new AdmissionResponse(request.Uid, AdmissionOutcome.Injected, result.PatchJsonUtf8(), warnings, annotations, result.AppliedPolicies, null) { Decisions = result.Decisions, Subject = subject };
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             failure = e;
-            return Failed(request.Uid, policies, e);
+            return Failed(request.Uid, policies, e) with { Subject = subject };
         }
     }
 

@@ -101,7 +101,7 @@ public static class InjectCommand
                     {
                         foreach (var decision in report.Result.Decisions)
                         {
-                            stderr.WriteLine($"inject: {source}: {report.Where}: {decision.Policy}: {(decision.Injected ? "injected" : "skipped")}: {decision.Reason}");
+                            stderr.WriteLine(DecisionLine("inject", source, report, decision));
                         }
                     }
                 }
@@ -175,6 +175,10 @@ public static class InjectCommand
             }
         }).ToList();
     }
+
+    /// <summary>One line of <c>--explain</c>; <c>explain</c> prints the same lines for objects read from a cluster.</summary>
+    internal static string DecisionLine(string command, string source, ManifestReport report, PolicyDecision decision) =>
+        $"{command}: {source}: {report.Where}: {decision.Policy}: {(decision.Injected ? "injected" : "skipped")}: {decision.Reason}";
 
     internal static Dictionary<string, string>? ParseLabels(string? text)
     {

@@ -49,7 +49,7 @@ public static class InjectionEngine
             var reason = Select(policy, optIn, state, context, namespaceLabels);
             if (reason is not null)
             {
-                decisions.Add(new PolicyDecision(policy.Name, false, reason));
+                decisions.Add(new PolicyDecision(policy.Name, false, reason, PolicyDecision.NotSelected));
                 continue;
             }
 

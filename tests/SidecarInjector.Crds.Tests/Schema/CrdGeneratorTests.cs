@@ -68,7 +68,7 @@ public sealed class CrdGeneratorTests
         var version = crd["spec"]!["versions"]![0]!;
         Assert.NotNull(version["subresources"]!["status"]);
         var columns = version["additionalPrinterColumns"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).ToList();
-        Assert.Equal(["Ready", "Injected", "Outdated", "Age", "Hash"], columns);
+        Assert.Equal(["Ready", "Injected", "Outdated", "Missed", "Age", "Hash"], columns);
     }
 
     [Fact]

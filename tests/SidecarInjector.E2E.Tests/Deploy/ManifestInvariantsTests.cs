@@ -51,7 +51,7 @@ public sealed class ManifestInvariantsTests
     }
 
     [Fact]
-    public async Task Operator_rights_cover_leases_and_secrets_only_in_its_namespace_and_the_webhook_only_reads()
+    public async Task Operator_rights_cover_leases_and_secrets_only_in_its_namespace_and_the_webhook_only_reads_and_writes_events()
     {
         var objects = await Kustomize.RenderAsync(RepoPaths.Of("deploy/default"), TestContext.Current.CancellationToken);
 
@@ -61,8 +61,12 @@ public sealed class ManifestInvariantsTests
         Assert.Contains("secrets", namespacedResources);
         Assert.Contains("leases", namespacedResources);
 
-        var webhookVerbs = Rules(Single(objects, "ClusterRole", "sidecar-injector-webhook")).SelectMany(r => Strings(r["verbs"])).Distinct().Order();
-        Assert.Equal(["list", "watch"], webhookVerbs);
+        // The webhook reads, and writes only Events (its decisions); it reads ReplicaSets to put them on their Deployments.
+        var webhookRules = Rules(Single(objects, "ClusterRole", "sidecar-injector-webhook")).ToList();
+        var webhookWrites = webhookRules.Where(r => Strings(r["verbs"]).Except(["get", "list", "watch"]).Any()).ToList();
+        Assert.Equal(["create"], webhookWrites.SelectMany(r => Strings(r["verbs"])).Distinct());
+        Assert.All(webhookWrites, r => Assert.Equal(["events"], Strings(r["resources"])));
+        Assert.DoesNotContain(webhookRules, r => Strings(r["resources"]).Contains("secrets"));
 
         var operatorRules = Rules(Single(objects, "ClusterRole", "sidecar-injector-operator"));
         var webhookConfigWrites = operatorRules.Where(r => Strings(r["resources"]).Contains("mutatingwebhookconfigurations") && Strings(r["verbs"]).Contains("update"));

@@ -82,7 +82,15 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
         server.MutatingAdmission = dispatcher.AdmitAsync;
 
         using var client = server.CreateClient();
-        var created = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: true), "apps", cancellationToken: ct);
+        // The opted-in pod is a Deployment's, through its ReplicaSet: the webhook's Event goes on the Deployment.
+        server.Store.Create(ResourceType.Get("deployments", "apps"), "apps", Objects.Deployment("web", "apps"));
+        var deploymentUid = server.Store.Get(ResourceType.Get("deployments", "apps"), "apps", "web")!["metadata"]!["uid"]!.GetValue<string>();
+        var replicaSet = Objects.ReplicaSet("web-1", "apps", "web");
+        replicaSet["metadata"]!["ownerReferences"]![0]!["uid"] = deploymentUid;
+        server.Store.Create(ResourceType.Get("replicasets", "apps"), "apps", replicaSet);
+        var owned = NewPod(optIn: true);
+        owned.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = "apps/v1", Kind = "ReplicaSet", Name = "web-1", Uid = "uid-web-1", Controller = true }];
+        var created = await client.CoreV1.CreateNamespacedPodAsync(owned, "apps", cancellationToken: ct);
         var plain = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: false), "apps", cancellationToken: ct);
 
         var policy = KubernetesJson.Deserialize<SidecarPolicy>(server.Store.Get(Policies, null, "logs")!.ToJsonString());
@@ -98,11 +106,65 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
 
         await Eventually.HoldsAsync(() => Status()?["injectedPods"]?.GetValue<int>() == 1, "status.injectedPods = 1");
         Assert.Equal(0, Status()!["outdatedPods"]!.GetValue<int>());
+        await Eventually.HoldsAsync(
+            () => server.Store.List(ResourceType.Get("events", "events.k8s.io"), "apps").Items.Any(e => e["reason"]?.GetValue<string>() == AdmissionEvents.ReasonInjected
+                && e["regarding"]?["kind"]?.GetValue<string>() == "Deployment" && e["regarding"]?["uid"]?.GetValue<string>() == deploymentUid),
+            "the webhook's Injected Event on Deployment apps/web");
 
         server.Store.Update(Policies, null, "logs", p => { p["spec"]!["sidecars"]![0]!["image"] = "busybox:2"; return p; }, statusOnly: false);
         await Eventually.HoldsAsync(() => Status()?["outdatedPods"]?.GetValue<int>() == 1, "status.outdatedPods = 1 after the policy changed");
         Assert.Equal(1, Status()!["injectedPods"]!.GetValue<int>());
         Assert.NotEqual(hash, Status()!["templateHash"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Pods_created_while_the_webhook_is_down_are_missed_until_replaced_once_it_is_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        operatorApp = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
+        {
+            o.Identity = "e2e";
+            o.HealthPort = 0;
+            o.InstallNamespace = InstallNamespace;
+            o.WebhookTimeoutSeconds = 10;
+        });
+        await operatorApp.StartAsync(ct);
+        server.Store.Create(Policies, null, Objects.Policy("logs"));
+        await Eventually.HoldsAsync(
+            () => server.Store.Get(Webhooks, null, "sidecar-injector")?["webhooks"]?[0]?["clientConfig"]?["caBundle"] is not null,
+            "the operator's webhook configuration with a caBundle");
+        var webhookPort = await StartWebhookAsync(ct);
+
+        // The webhook's Service has no ready endpoints: failurePolicy Ignore admits the pod as it is.
+        var up = false;
+        var dispatcher = new MutatingWebhookDispatcher(server.Store, (ns, name, port) =>
+            Volatile.Read(ref up) && (ns, name, port) == (InstallNamespace, "sidecar-injector-webhook", 443)
+                ? new IPEndPoint(IPAddress.Loopback, webhookPort)
+                : throw new HttpRequestException($"no endpoints available for service {ns}/{name}"));
+        server.MutatingAdmission = dispatcher.AdmitAsync;
+
+        using var client = server.CreateClient();
+        var missed = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: true), "apps", cancellationToken: ct);
+        _ = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: false), "apps", cancellationToken: ct);
+        Assert.Null(missed.Spec.InitContainers);
+        await Eventually.HoldsAsync(() => Status()?["missedPods"]?.GetValue<int>() == 1, "status.missedPods = 1 (the opted-in pod created while the webhook was down)");
+        var ready = ((JsonArray)Status()!["conditions"]!).OfType<JsonObject>().Single(c => c["type"]!.GetValue<string>() == "Ready");
+        Assert.Equal("True", ready["status"]!.GetValue<string>());
+        Assert.Contains($"apps/{missed.Metadata.Name}", ready["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await Eventually.HoldsAsync(
+            () => server.Store.List(ResourceType.Get("events", "events.k8s.io"), "apps").Items.Any(e => e["reason"]?.GetValue<string>() == "MissedInjection" && e["regarding"]?["name"]?.GetValue<string>() == missed.Metadata.Name),
+            "a MissedInjection Event on the bare pod");
+
+        // Back: new pods are injected, and the one that was missed stays counted until it is replaced.
+        Volatile.Write(ref up, true);
+        var injected = await client.CoreV1.CreateNamespacedPodAsync(NewPod(optIn: true), "apps", cancellationToken: ct);
+        Assert.Contains(injected.Spec.InitContainers ?? [], c => c.Name == "log-shipper");
+        await Eventually.HoldsAsync(() => Status()?["injectedPods"]?.GetValue<int>() == 1, "status.injectedPods = 1");
+        Assert.Equal(1, Status()!["missedPods"]!.GetValue<int>());
+
+        await client.CoreV1.DeleteNamespacedPodAsync(missed.Metadata.Name, "apps", cancellationToken: ct);
+        await Eventually.HoldsAsync(() => Status()?["missedPods"]?.GetValue<int>() == 0, "status.missedPods = 0 once the missed pod is gone");
+        Assert.DoesNotContain("missed", ((JsonArray)Status()!["conditions"]!).OfType<JsonObject>().Single(c => c["type"]!.GetValue<string>() == "Ready")["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     /// <summary>The webhook in in-cluster mode against the fake API server, serving the operator's certificate.</summary>

@@ -4,7 +4,7 @@ using SidecarInjector.Webhook.Cli;
 
 namespace SidecarInjector.Webhook.Tests.Cli;
 
-/// <summary>Every <c>inject</c> and <c>serve</c> command line in README.md and docs/ uses only options the commands define.</summary>
+/// <summary>Every <c>inject</c>, <c>serve</c> and <c>explain</c> command line in README.md and docs/ uses only options the commands define.</summary>
 public sealed class DocumentedCommandLineTests
 {
     [Fact]
@@ -21,6 +21,14 @@ public sealed class DocumentedCommandLineTests
         var (problems, uses) = Check(ServeCommand.Create());
         Assert.True(problems.Count == 0, string.Join('\n', problems));
         Assert.True(uses > 0, "no `serve` command line found in README.md or docs/: the check would pass on nothing");
+    }
+
+    [Fact]
+    public void The_documented_explain_command_lines_use_only_its_options()
+    {
+        var (problems, uses) = Check(ExplainCommand.Create());
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
+        Assert.True(uses > 0, "no `explain` command line found in README.md or docs/: the check would pass on nothing");
     }
 
     private static (List<string> Problems, int Uses) Check(Command command) =>
