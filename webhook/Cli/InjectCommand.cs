@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Serialization;
+using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Webhook.Injection;
 
 namespace SidecarInjector.Webhook.Cli;
@@ -35,7 +36,7 @@ public static class InjectCommand
         };
         var explain = new Option<bool>("--explain")
         {
-            Description = "Print, for every pod and policy, why it was or was not injected.",
+            Description = "Print, for every pod and policy, why it was or was not injected, and each injected sidecar's effective configuration (the policy's, with the pod's accepted overrides).",
         };
 
         var command = new Command("inject", "Inject sidecars into manifests offline, exactly as the webhook would.")
@@ -101,6 +102,10 @@ public static class InjectCommand
                         foreach (var decision in report.Result.Decisions)
                         {
                             stderr.WriteLine($"inject: {source}: {report.Where}: {decision.Policy}: {(decision.Injected ? "injected" : "skipped")}: {decision.Reason}");
+                            foreach (var sidecar in decision.Sidecars)
+                            {
+                                stderr.WriteLine($"inject: {source}: {report.Where}: {decision.Policy}: sidecar {Effective(sidecar, decision.Overridden.GetValueOrDefault(sidecar.Name))}");
+                            }
                         }
                     }
                 }
@@ -121,9 +126,29 @@ public static class InjectCommand
         }
     }
 
+    /// <summary>A sidecar's effective configuration on one line: resources, typed section, and what the pod's overrides set.</summary>
+    private static string Effective(SidecarSpec sidecar, IReadOnlyList<string>? overridden)
+    {
+        var line = new StringBuilder(sidecar.Name).Append(": resources ").Append(ApiJson.Serialize(sidecar.Resources));
+        object? config = sidecar.Type switch
+        {
+            SidecarType.Logging => sidecar.Logging,
+            SidecarType.Ambassador => sidecar.Ambassador,
+            SidecarType.Adapter => sidecar.Adapter,
+            _ => null,
+        };
+        if (config is not null)
+        {
+            line.Append("; config ").Append(ApiJson.Serialize(config));
+        }
+
+        line.Append(overridden is { Count: > 0 } ? $"; overridden: {string.Join(", ", overridden)}" : "; policy defaults");
+        return line.ToString();
+    }
+
     private static PolicySet LoadPolicies(string path)
     {
-        IReadOnlyList<Crds.V1Alpha1.SidecarPolicy> policies;
+        IReadOnlyList<SidecarPolicy> policies;
         try
         {
             policies = PolicyLoader.Load(path);
