@@ -77,9 +77,9 @@ public sealed class CrdSchemaValidatorTests
     [InlineData("unknownSidecar", "spec: Invalid value: \"object\": overrides[].sidecar must name one of the policy's sidecars")]
     [InlineData("fieldOfAnotherType", "spec: Invalid value: \"object\": overrides[].config may only name overridable fields of the sidecar's typed section (a Custom sidecar has none)")]
     [InlineData("neverOverridable", "spec.overrides[0].config[1]: Unsupported value: \"healthPort\"")]
-    [InlineData("minWithoutMax", "spec.overrides[0].resources.limits: Invalid value: \"object\": every resource in min needs a max: a resource is overridable only up to a maximum")]
+    [InlineData("minWithoutMax", "spec.overrides[0].resources.requests: Invalid value: \"object\": every resource in min needs a max: a resource is overridable only up to a maximum")]
     [InlineData("twice", "spec.overrides: Invalid value: \"array\": each sidecar may appear in overrides at most once")]
-    [InlineData("notAQuantity", "spec.overrides[0].resources.limits.max.cpu: Invalid value: \"lots\"")]
+    [InlineData("notAQuantity", "spec.overrides[0].resources.limits.max[cpu]: Invalid value: \"lots\"")]
     public void The_overrides_section_is_checked_against_the_policys_sidecars_and_typed_sections(string change, string error)
     {
         var policy = YamlJson.ParseDocuments(File.ReadAllText(RepoPaths.Of("crds", "samples", "logging-policy.yaml")))[0];
@@ -98,7 +98,7 @@ public sealed class CrdSchemaValidatorTests
                 first["config"]!.AsArray().Add("healthPort");
                 break;
             case "minWithoutMax":
-                first["resources"]!["limits"]!["min"]!["cpu"] = "10m";
+                first["resources"]!["requests"]!["min"] = new JsonObject { ["ephemeral-storage"] = "1Gi" };
                 break;
             case "twice":
                 overrides.Add(first.DeepClone());
