@@ -199,9 +199,9 @@ public static class OverrideResolver
             {
                 var path = $"{at}.{kind}.{resource}";
                 var text = quantity is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number ? v.ToString() : null;
-                if (text is null || ContainerValidator.ParseQuantity(text) is not { } amount)
+                if (text is null || ContainerValidator.ParseQuantity(text) is not { } amount || amount < 0 || Quantity(text) is not { } parsed)
                 {
-                    problems.Add(new ValidationProblem(path, $"{quantity?.ToJsonString() ?? "null"} is not a quantity (e.g. 500m, 1, 256Mi)"));
+                    problems.Add(new ValidationProblem(path, $"{quantity?.ToJsonString() ?? "null"} is not a non-negative quantity (e.g. 500m, 1, 256Mi)"));
                     continue;
                 }
 
@@ -223,7 +223,7 @@ public static class OverrideResolver
                     continue;
                 }
 
-                target[resource] = new ResourceQuantity(text);
+                target[resource] = parsed;
                 set.Add($"resources.{kind}.{resource}");
             }
         }
@@ -311,6 +311,19 @@ public static class OverrideResolver
         SidecarType.Adapter => sidecar.Adapter,
         _ => null,
     };
+
+    /// <summary>The client's quantity, or null where it disagrees with the grammar check (it throws rather than says so).</summary>
+    private static ResourceQuantity? Quantity(string text)
+    {
+        try
+        {
+            return new ResourceQuantity(text);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
+        {
+            return null;
+        }
+    }
 
     private static decimal Value(ResourceQuantity quantity) => ContainerValidator.ParseQuantity(quantity.ToString()) ?? 0;
 

@@ -39,7 +39,7 @@ public sealed class OverridesLocalKubeletTests
         var injected = await ProcessRunner.RunAsync(
             "dotnet", [webhook, "inject", "-f", input, "--policies", RepoPaths.Of("crds", "samples", "logging-policy.yaml"), "--explain"], ct);
         Assert.True(injected.Succeeded, injected.StandardError);
-        Assert.Contains("overridden: resources.limits.cpu, config.paths", injected.StandardError, StringComparison.Ordinal);
+        Assert.Contains("overridden: config.paths, resources.limits.cpu", injected.StandardError, StringComparison.Ordinal);
 
         var pod = YamlJson.ParseDocuments(injected.StandardOutput).Single().AsObject();
         Assert.Equal("1", pod["spec"]!["initContainers"]![0]!["resources"]!["limits"]!["cpu"]!.GetValue<string>());
