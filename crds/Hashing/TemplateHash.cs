@@ -10,19 +10,26 @@ namespace SidecarInjector.Crds.Hashing;
 /// <summary>
 /// The hash of what a policy puts into a pod (sidecars, volumes, app mounts), written into
 /// pods' <c>sidecarinjector.io/status</c> by the engine and into <c>status.templateHash</c> by
-/// the operator. Selectors, priority and rollout do not change what is injected, so they are
-/// not part of it. Computed over canonical JSON (sorted keys, defaults filled in by the typed
+/// the operator. Selectors, priority, rollout and the overrides a policy allows do not change
+/// what is injected, so they are not part of it (a pod's accepted overrides are: see the overload). Computed over canonical JSON (sorted keys, defaults filled in by the typed
 /// model) so the same spec always gives the same hash, from a file or from the API server.
 /// </summary>
 public static class TemplateHash
 {
     public const int Length = 16;
 
-    public static string Compute(SidecarPolicySpec spec)
+    public static string Compute(SidecarPolicySpec spec) => Compute(spec, spec.Sidecars);
+
+    /// <summary>
+    /// The hash of what the policy puts into one pod whose accepted overrides made
+    /// <paramref name="sidecars"/> of the policy's: equal to <see cref="Compute(SidecarPolicySpec)"/>
+    /// when they change nothing, so a pod is outdated when either the policy or its overrides change.
+    /// </summary>
+    public static string Compute(SidecarPolicySpec spec, IReadOnlyList<SidecarSpec> sidecars)
     {
         var template = new JsonObject
         {
-            ["sidecars"] = ApiJson.SerializeToNode(spec.Sidecars),
+            ["sidecars"] = ApiJson.SerializeToNode(sidecars),
             ["volumes"] = spec.Volumes is null ? null : ApiJson.SerializeToNode(spec.Volumes),
             ["appContainerMounts"] = spec.AppContainerMounts is null ? null : ApiJson.SerializeToNode(spec.AppContainerMounts),
 

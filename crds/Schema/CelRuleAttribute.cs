@@ -6,9 +6,23 @@ namespace SidecarInjector.Crds.Schema;
 /// enforces the same rule in C# so that offline tools reject what the API server would.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Property, AllowMultiple = true)]
-public sealed class CelRuleAttribute(string rule, string message) : Attribute
+public sealed class CelRuleAttribute : Attribute
 {
-    public string Rule { get; } = rule;
+    public CelRuleAttribute(string rule, string message)
+    {
+        Rule = rule;
+        Message = message;
+    }
 
-    public string Message { get; } = message;
+    /// <summary>A rule generated from other types: the value of a static string property of <paramref name="ruleSource"/>.</summary>
+    public CelRuleAttribute(Type ruleSource, string ruleProperty, string message)
+    {
+        Rule = (string)(ruleSource.GetProperty(ruleProperty)?.GetValue(null)
+            ?? throw new InvalidOperationException($"{ruleSource.Name}.{ruleProperty} is not a static property"));
+        Message = message;
+    }
+
+    public string Rule { get; }
+
+    public string Message { get; }
 }

@@ -229,6 +229,17 @@ public static class CrdGenerator
             return ResourcesSchema(description);
         }
 
+        if (type == typeof(ResourceQuantity))
+        {
+            var q = QuantitySchema();
+            if (description is not null)
+            {
+                q.Insert(0, "description", description);
+            }
+
+            return q;
+        }
+
         if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>))
         {
             var s = Simple("object");
@@ -356,12 +367,7 @@ public static class CrdGenerator
         {
             ["description"] = what,
             ["type"] = "object",
-            ["additionalProperties"] = new JsonObject
-            {
-                ["anyOf"] = new JsonArray(new JsonObject { ["type"] = "integer" }, new JsonObject { ["type"] = "string" }),
-                ["pattern"] = "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
-                ["x-kubernetes-int-or-string"] = true,
-            },
+            ["additionalProperties"] = QuantitySchema(),
         };
 
         var limits = Quantities("Limits, e.g. {cpu: 100m, memory: 64Mi}. memory is required.");
@@ -382,6 +388,14 @@ public static class CrdGenerator
             }),
         };
     }
+
+    /// <summary>A resource.Quantity: an integer or a string in its grammar, as in core types' schemas.</summary>
+    private static JsonObject QuantitySchema() => new()
+    {
+        ["anyOf"] = new JsonArray(new JsonObject { ["type"] = "integer" }, new JsonObject { ["type"] = "string" }),
+        ["pattern"] = "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
+        ["x-kubernetes-int-or-string"] = true,
+    };
 
     private static void AddConstraints(PropertyInfo property, JsonObject schema)
     {
@@ -410,6 +424,11 @@ public static class CrdGenerator
         if (property.GetCustomAttribute<AllowedValuesAttribute>() is { } allowed)
         {
             schema["enum"] = new JsonArray(allowed.Values.Select(v => JsonValue.Create(v?.ToString())).ToArray<JsonNode?>());
+        }
+
+        if (property.GetCustomAttribute<ItemsAllowedValuesFromAttribute>() is { } items && schema["items"] is JsonObject itemSchema)
+        {
+            itemSchema["enum"] = new JsonArray(items.Values.Select(v => (JsonNode)v!).ToArray());
         }
     }
 

@@ -2,12 +2,15 @@ using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using k8s.Models;
+using SidecarInjector.Crds.Overrides;
 using SidecarInjector.Crds.Schema;
 
 namespace SidecarInjector.Crds.V1Alpha1;
 
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 [CelRule("self.sidecars.all(a, self.sidecars.exists_one(b, b.name == a.name))", "sidecar names must be unique within a policy")]
+[CelRule("!has(self.overrides) || self.overrides.all(o, self.sidecars.exists(s, s.name == o.sidecar))", "overrides[].sidecar must name one of the policy's sidecars")]
+[CelRule(typeof(OverridableFields), nameof(OverridableFields.CelRule), "overrides[].config may only name overridable fields of the sidecar's typed section (a Custom sidecar has none)")]
 public sealed class SidecarPolicySpec
 {
     [JsonPropertyName("namespaceSelector")]
@@ -55,4 +58,10 @@ public sealed class SidecarPolicySpec
     [JsonPropertyName("rollout")]
     [Description("How pods injected with an older version of this policy are brought up to date.")]
     public RolloutSpec? Rollout { get; set; }
+
+    [JsonPropertyName("overrides")]
+    [Description("What workloads may tune of the sidecars with the sidecarinjector.io/overrides.<policy> pod annotation: resources within bounds and declared config fields. Absent: nothing is overridable. An override outside these bounds is not applied; the pod gets the policy's defaults and a warning.")]
+    [MaxLength(16)]
+    [CelRule("self.all(o, self.exists_one(p, p.sidecar == o.sidecar))", "each sidecar may appear in overrides at most once")]
+    public List<SidecarOverrides>? Overrides { get; set; }
 }

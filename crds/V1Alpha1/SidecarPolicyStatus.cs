@@ -17,7 +17,7 @@ public sealed class SidecarPolicyStatus
     public List<V1Condition>? Conditions { get; set; }
 
     [JsonPropertyName("templateHash")]
-    [Description("Hash of what this policy injects; pods annotated with another hash are outdated.")]
+    [Description("Hash of what this policy injects into a pod without overrides; a pod with overrides carries the hash of its overridden sidecars.")]
     public string? TemplateHash { get; set; }
 
     [JsonPropertyName("injectedPods")]
@@ -25,7 +25,7 @@ public sealed class SidecarPolicyStatus
     public int InjectedPods { get; set; }
 
     [JsonPropertyName("outdatedPods")]
-    [Description("Injected pods whose template hash is not the current one.")]
+    [Description("Injected pods whose template hash is not the one the current policy and the pod's current overrides give.")]
     public int OutdatedPods { get; set; }
 
     [JsonPropertyName("missedPods")]

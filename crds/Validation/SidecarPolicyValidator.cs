@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using k8s.Models;
+using SidecarInjector.Crds.Overrides;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.SidecarConfig;
@@ -93,9 +94,104 @@ public static class SidecarPolicyValidator
 
             ValidateSidecar(sidecar, at, problems);
         }
+
+        ValidateOverrides(spec, $"{path}.overrides", problems);
     }
 
-    private static void ValidateSidecar(SidecarSpec sidecar, string at, List<ValidationProblem> problems)
+    /// <summary>
+    /// What the CRD's schema and CEL say of spec.overrides (with the field named), and what they
+    /// cannot: min &lt;= max, and the policy's own requests and limits within the bounds it sets.
+    /// </summary>
+    private static void ValidateOverrides(SidecarPolicySpec spec, string path, List<ValidationProblem> problems)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < (spec.Overrides?.Count ?? 0); i++)
+        {
+            var overrides = spec.Overrides![i];
+            var at = $"{path}[{i}]";
+            if (!seen.Add(overrides.Sidecar))
+            {
+                problems.Add(new ValidationProblem($"{at}.sidecar", $"'{overrides.Sidecar}' appears in overrides more than once"));
+                continue;
+            }
+
+            if (spec.Sidecars.FirstOrDefault(s => s.Name == overrides.Sidecar) is not { } sidecar)
+            {
+                problems.Add(new ValidationProblem($"{at}.sidecar", $"'{overrides.Sidecar}' is not one of the policy's sidecars"));
+                continue;
+            }
+
+            var fields = new HashSet<string>(StringComparer.Ordinal);
+            for (var j = 0; j < (overrides.Config?.Count ?? 0); j++)
+            {
+                var field = overrides.Config![j];
+                if (OverridableFields.Problem(sidecar.Type, field) is { } problem)
+                {
+                    problems.Add(new ValidationProblem($"{at}.config[{j}]", problem));
+                }
+                else if (!fields.Add(field))
+                {
+                    problems.Add(new ValidationProblem($"{at}.config[{j}]", $"duplicate field '{field}'"));
+                }
+            }
+
+            ValidateBounds(overrides.Resources?.Requests, sidecar.Resources.Requests, "requests", $"{at}.resources.requests", problems);
+            ValidateBounds(overrides.Resources?.Limits, sidecar.Resources.Limits, "limits", $"{at}.resources.limits", problems);
+        }
+    }
+
+    private static void ValidateBounds(QuantityBounds? bounds, IDictionary<string, ResourceQuantity>? policyValues, string kind, string at, List<ValidationProblem> problems)
+    {
+        if (bounds is null)
+        {
+            return;
+        }
+
+        decimal? Parse(ResourceQuantity? q, string field)
+        {
+            var value = q is null ? null : ContainerValidator.ParseQuantity(q.ToString());
+            if (value is null)
+            {
+                problems.Add(new ValidationProblem(field, "must be a quantity (e.g. 500m, 1, 256Mi)"));
+            }
+
+            return value;
+        }
+
+        foreach (var (resource, min) in bounds.Min ?? [])
+        {
+            if (bounds.Max?.ContainsKey(resource) != true)
+            {
+                problems.Add(new ValidationProblem($"{at}.min.{resource}", $"needs a max.{resource}: a resource is overridable only up to a maximum"));
+            }
+        }
+
+        foreach (var (resource, max) in bounds.Max ?? [])
+        {
+            if (Parse(max, $"{at}.max.{resource}") is not { } upper)
+            {
+                continue;
+            }
+
+            var lowerQuantity = bounds.Min?.GetValueOrDefault(resource);
+            var lower = lowerQuantity is null ? 0 : Parse(lowerQuantity, $"{at}.min.{resource}");
+            if (lower > upper)
+            {
+                problems.Add(new ValidationProblem($"{at}.min.{resource}", $"{lowerQuantity} is more than max.{resource} {max}"));
+                continue;
+            }
+
+            // The policy's own value is what pods without overrides get: bounds that exclude it contradict it.
+            if (policyValues?.TryGetValue(resource, out var own) == true && ContainerValidator.ParseQuantity(own.ToString()) is { } value
+                && (value > upper || value < lower))
+            {
+                problems.Add(new ValidationProblem($"{at}.max.{resource}", $"the sidecar's own {kind}.{resource} {own} is outside [{lowerQuantity?.ToString() ?? "0"}, {max}]"));
+            }
+        }
+    }
+
+    /// <summary>The rules of one sidecar; also what a workload's overridden sidecar is held to.</summary>
+    internal static void ValidateSidecar(SidecarSpec sidecar, string at, List<ValidationProblem> problems)
     {
         CheckTypedSection(sidecar.Type == SidecarType.Logging, sidecar.Logging is not null, "logging", sidecar.Type, at, problems);
         CheckTypedSection(sidecar.Type == SidecarType.Ambassador, sidecar.Ambassador is not null, "ambassador", sidecar.Type, at, problems);

@@ -265,8 +265,12 @@ public sealed class PodIndex
         }
     }
 
-    /// <summary>Pods injected by <paramref name="policy"/>, and how many of them with another template hash than <paramref name="hash"/>.</summary>
-    public (int Injected, int Outdated) Count(string policy, string hash)
+    /// <summary>
+    /// Pods injected by <paramref name="policy"/>, and how many of them carry another template hash
+    /// than <paramref name="expected"/> gives for their <c>sidecarinjector.io/overrides.&lt;policy&gt;</c>
+    /// annotation (null when absent).
+    /// </summary>
+    public (int Injected, int Outdated) Count(string policy, Func<string?, string> expected)
     {
         lock (gate)
         {
@@ -275,17 +279,19 @@ public sealed class PodIndex
                 return (0, 0);
             }
 
-            return (byPod.Count, byPod.Values.Count(h => h != hash));
+            var annotation = Annotations.OverridesFor(policy);
+            return (byPod.Count, byPod.Count(p => IsOutdated(p.Key, p.Value, annotation, expected)));
         }
     }
 
-    /// <summary>The metadata of the pods injected by <paramref name="policy"/> with another template hash than <paramref name="hash"/>.</summary>
-    public IReadOnlyList<V1ObjectMeta> Outdated(string policy, string hash)
+    /// <summary>The metadata of the pods injected by <paramref name="policy"/> with another template hash than <paramref name="expected"/> gives for them (see <see cref="Count"/>).</summary>
+    public IReadOnlyList<V1ObjectMeta> Outdated(string policy, Func<string?, string> expected)
     {
         lock (gate)
         {
+            var annotation = Annotations.OverridesFor(policy);
             return injected.TryGetValue(policy, out var byPod)
-                ? [.. byPod.Where(p => p.Value != hash && pods.ContainsKey(p.Key)).Select(p => pods[p.Key].Meta)]
+                ? [.. byPod.Where(p => pods.ContainsKey(p.Key) && IsOutdated(p.Key, p.Value, annotation, expected)).Select(p => pods[p.Key].Meta)]
                 : [];
         }
     }
@@ -335,6 +341,9 @@ public sealed class PodIndex
             return small.Any(large.Contains);
         }
     }
+
+    private bool IsOutdated(string key, string hash, string overridesAnnotation, Func<string?, string> expected) =>
+        hash != expected(pods.TryGetValue(key, out var pod) ? pod.Annotations.GetValueOrDefault(overridesAnnotation) : null);
 
     private static IReadOnlyDictionary<string, string> DefaultNamespaceLabels(string ns) =>
         new Dictionary<string, string>(StringComparer.Ordinal) { [Annotations.NamespaceNameLabel] = ns };

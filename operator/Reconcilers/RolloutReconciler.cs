@@ -1,4 +1,4 @@
-using SidecarInjector.Crds.Hashing;
+using SidecarInjector.Crds.Overrides;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Operator.Informers;
 using SidecarInjector.Operator.Queue;
@@ -43,7 +43,7 @@ public sealed class RolloutReconciler(
             gate.Forget(key);
             if (policy is not null)
             {
-                var outdated = CountOutdated(key, TemplateHash.Compute(policy.Spec));
+                var outdated = informers.Index.Count(key, new ExpectedTemplateHash(policy.Spec).For).Outdated;
                 var missed = evaluations.Evaluate().TryGetValue(key, out var manual) && manual.Ready ? informers.Index.CountMissed(key) : 0;
                 if (outdated + missed > 0)
                 {
@@ -60,8 +60,9 @@ public sealed class RolloutReconciler(
             return ReconcileResult.Done;
         }
 
-        var hash = TemplateHash.Compute(policy.Spec);
-        var workloads = await OutdatedWorkloadsAsync(key, hash, cancellationToken);
+        var expected = new ExpectedTemplateHash(policy.Spec);
+        var hash = expected.PolicyHash;
+        var workloads = await OutdatedWorkloadsAsync(key, expected.For, cancellationToken);
         var pending = false;
         foreach (var (workload, pods) in workloads)
         {
@@ -132,15 +133,13 @@ public sealed class RolloutReconciler(
         return pending ? ReconcileResult.After(options.RolloutPollInterval) : ReconcileResult.Done;
     }
 
-    private int CountOutdated(string policy, string hash) => informers.Index.Count(policy, hash).Outdated;
-
     /// <summary>Outdated and missed pods of the policy grouped by the workload that owns them, in a stable order.</summary>
-    private async Task<List<(WorkloadRef Workload, int Pods)>> OutdatedWorkloadsAsync(string policy, string hash, CancellationToken cancellationToken)
+    private async Task<List<(WorkloadRef Workload, int Pods)>> OutdatedWorkloadsAsync(string policy, Func<string?, string> expected, CancellationToken cancellationToken)
     {
         var replicaSets = new Dictionary<string, WorkloadRef?>(StringComparer.Ordinal);
         var counts = new Dictionary<WorkloadRef, int>();
         var orphans = 0;
-        foreach (var pod in informers.Index.Outdated(policy, hash).Concat(informers.Index.Missed(policy)))
+        foreach (var pod in informers.Index.Outdated(policy, expected).Concat(informers.Index.Missed(policy)))
         {
             if (await resolver.ResolveAsync(pod, replicaSets, cancellationToken) is { } workload)
             {

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
-using SidecarInjector.Crds.Hashing;
+using SidecarInjector.Crds.Overrides;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Operator.Informers;
@@ -158,8 +158,9 @@ public sealed class SidecarPolicyReconciler(
     {
         var now = time.GetUtcNow().UtcDateTime;
         var generation = policy.Metadata.Generation;
-        var hash = TemplateHash.Compute(policy.Spec);
-        var (injected, outdated) = informers.Index.Count(policy.Name, hash);
+        var expected = new ExpectedTemplateHash(policy.Spec);
+        var hash = expected.PolicyHash;
+        var (injected, outdated) = informers.Index.Count(policy.Name, expected.For);
         var conditions = Conditions.Set(policy.Status?.Conditions, Conditions.Ready, evaluation.Ready, evaluation.Reason, evaluation.Message + MissedPods.Sentence(missed), generation, now);
         conditions = Conditions.Set(
             conditions,

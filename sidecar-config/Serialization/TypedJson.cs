@@ -56,7 +56,8 @@ public static partial class TypedJson
         if (convert.Success)
         {
             var target = convert.Groups[1].Value;
-            var expected = target.Split('.', '+')[^1] switch
+            // A generic's full name ends in its argument's (List`1[[System.String, ...]]): a list of anything is "a list".
+            var expected = target.Contains("List`1[", StringComparison.Ordinal) ? "a list" : target.Split('.', '+')[^1] switch
             {
                 "Int32" or "Int64" or "Nullable`1[System.Int32]" => "an integer",
                 "Double" => "a number",

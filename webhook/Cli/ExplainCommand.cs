@@ -103,7 +103,10 @@ public static class ExplainCommand
             {
                 foreach (var decision in report.Result.Decisions)
                 {
-                    stdout.WriteLine(InjectCommand.DecisionLine("explain", source, report, decision));
+                    foreach (var line in InjectCommand.DecisionLines("explain", source, report, decision))
+                    {
+                        stdout.WriteLine(line);
+                    }
                     if (policies.FirstOrDefault(p => p.Name == decision.Policy)?.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready") is { Status: "False" } notReady)
                     {
                         stdout.WriteLine($"explain: {source}: {report.Where}: {decision.Policy}: note: the policy is not Ready ({notReady.Reason}: {notReady.Message}), so the API server does not call the webhook for it");

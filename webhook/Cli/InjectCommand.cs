@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.SidecarConfig.Serialization;
+using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Webhook.Injection;
 
 namespace SidecarInjector.Webhook.Cli;
@@ -36,7 +37,7 @@ public static class InjectCommand
         };
         var explain = new Option<bool>("--explain")
         {
-            Description = "Print, for every pod and policy, why it was or was not injected.",
+            Description = "Print, for every pod and policy, why it was or was not injected, and each injected sidecar's effective configuration (the policy's, with the pod's accepted overrides).",
         };
 
         var command = new Command("inject", "Inject sidecars into manifests offline, exactly as the webhook would.")
@@ -101,7 +102,10 @@ public static class InjectCommand
                     {
                         foreach (var decision in report.Result.Decisions)
                         {
-                            stderr.WriteLine(DecisionLine("inject", source, report, decision));
+                            foreach (var line in DecisionLines("inject", source, report, decision))
+                            {
+                                stderr.WriteLine(line);
+                            }
                         }
                     }
                 }
@@ -122,9 +126,29 @@ public static class InjectCommand
         }
     }
 
+    /// <summary>A sidecar's effective configuration on one line: resources, typed section, and what the pod's overrides set.</summary>
+    private static string Effective(SidecarSpec sidecar, IReadOnlyList<string>? overridden)
+    {
+        var line = new StringBuilder(sidecar.Name).Append(": resources ").Append(ApiJson.Serialize(sidecar.Resources));
+        object? config = sidecar.Type switch
+        {
+            SidecarType.Logging => sidecar.Logging,
+            SidecarType.Ambassador => sidecar.Ambassador,
+            SidecarType.Adapter => sidecar.Adapter,
+            _ => null,
+        };
+        if (config is not null)
+        {
+            line.Append("; config ").Append(ApiJson.Serialize(config));
+        }
+
+        line.Append(overridden is { Count: > 0 } ? $"; overridden: {string.Join(", ", overridden)}" : "; policy defaults");
+        return line.ToString();
+    }
+
     private static PolicySet LoadPolicies(string path)
     {
-        IReadOnlyList<Crds.V1Alpha1.SidecarPolicy> policies;
+        IReadOnlyList<SidecarPolicy> policies;
         try
         {
             policies = PolicyLoader.Load(path);
@@ -177,8 +201,16 @@ public static class InjectCommand
     }
 
     /// <summary>One line of <c>--explain</c>; <c>explain</c> prints the same lines for objects read from a cluster.</summary>
-    internal static string DecisionLine(string command, string source, ManifestReport report, PolicyDecision decision) =>
-        $"{command}: {source}: {report.Where}: {decision.Policy}: {(decision.Injected ? "injected" : "skipped")}: {decision.Reason}";
+    /// <summary>The decision, then each sidecar as the pod gets it (with the fields its overrides set).</summary>
+    internal static IEnumerable<string> DecisionLines(string command, string source, ManifestReport report, PolicyDecision decision)
+    {
+        var prefix = $"{command}: {source}: {report.Where}: {decision.Policy}";
+        yield return $"{prefix}: {(decision.Injected ? "injected" : "skipped")}: {decision.Reason}";
+        foreach (var sidecar in decision.Sidecars)
+        {
+            yield return $"{prefix}: sidecar {Effective(sidecar, decision.Overridden.GetValueOrDefault(sidecar.Name))}";
+        }
+    }
 
     internal static Dictionary<string, string>? ParseLabels(string? text)
     {

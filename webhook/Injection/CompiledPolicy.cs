@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SidecarInjector.Crds.Overrides;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 
@@ -30,6 +31,22 @@ public sealed class CompiledPolicy
     public FailurePolicy FailurePolicy { get; }
 
     internal IReadOnlyList<CompiledSidecar> Sidecars { get; }
+
+    /// <summary>
+    /// The compiled sidecars for a pod's resolved overrides: the policy's own where a sidecar is
+    /// not overridden, a container built for this pod where it is.
+    /// </summary>
+    internal IReadOnlyList<CompiledSidecar> SidecarsFor(ResolvedOverrides resolved)
+    {
+        if (resolved.Applied.Count == 0)
+        {
+            return Sidecars;
+        }
+
+        return [.. Sidecars.Select((compiled, i) => ReferenceEquals(resolved.Sidecars[i], compiled.Spec)
+            ? compiled
+            : new CompiledSidecar(resolved.Sidecars[i], BuildContainer(resolved.Sidecars[i])))];
+    }
 
     internal IReadOnlyList<(string Name, byte[] Json)> Volumes { get; }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SidecarInjector.Crds.Overrides;
 using SidecarInjector.Crds.Selection;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Crds.Validation;
@@ -53,22 +54,25 @@ public static class InjectionEngine
                 continue;
             }
 
+            var resolved = ResolveOverrides(policy, state, warnings);
+            var hash = resolved.TemplateHash;
             if (state.Status.TryGetValue(policy.Name, out var injectedHash))
             {
-                if (injectedHash == policy.TemplateHash)
+                if (injectedHash == hash)
                 {
                     decisions.Add(new PolicyDecision(policy.Name, false, $"already injected with the current template hash {injectedHash}"));
                 }
                 else
                 {
-                    decisions.Add(new PolicyDecision(policy.Name, false, $"already injected with template hash {injectedHash}, current is {policy.TemplateHash}"));
-                    warnings.Add($"policy {policy.Name}: pod has template {injectedHash}, current is {policy.TemplateHash}; recreate the pod to update its sidecars");
+                    decisions.Add(new PolicyDecision(policy.Name, false, $"already injected with template hash {injectedHash}, current is {hash}"));
+                    warnings.Add($"policy {policy.Name}: pod has template {injectedHash}, current is {hash}; recreate the pod to update its sidecars");
                 }
 
                 continue;
             }
 
-            var injected = InjectPolicy(policy, state, patch, warnings);
+            var sidecars = policy.SidecarsFor(resolved);
+            var injected = InjectPolicy(policy, sidecars, state, patch, warnings);
             if (injected == 0)
             {
                 // Nothing of the policy's is in the pod: no volume, no mount, and no status entry claiming it.
@@ -76,11 +80,16 @@ public static class InjectionEngine
                 continue;
             }
 
-            state.Status[policy.Name] = policy.TemplateHash;
+            state.Status[policy.Name] = hash;
             applied.Add(policy.Name);
-            decisions.Add(new PolicyDecision(policy.Name, true, injected == policy.Sidecars.Count
-                ? $"injected {injected} sidecar(s), template {policy.TemplateHash}"
-                : $"injected {injected} of {policy.Sidecars.Count} sidecar(s), template {policy.TemplateHash}; see warnings"));
+            var summary = injected == sidecars.Count
+                ? $"injected {injected} sidecar(s), template {hash}"
+                : $"injected {injected} of {sidecars.Count} sidecar(s), template {hash}; see warnings";
+            decisions.Add(new PolicyDecision(policy.Name, true, summary + OverridesNote(resolved))
+            {
+                Sidecars = resolved.Sidecars,
+                Overridden = resolved.Applied,
+            });
         }
 
         if (applied.Count == 0)
@@ -161,13 +170,41 @@ public static class InjectionEngine
         return new Dictionary<string, string>(labels) { [Annotations.NamespaceNameLabel] = ns };
     }
 
-    private static int InjectPolicy(CompiledPolicy policy, PodState state, List<PatchOperation> patch, List<string> warnings)
+    /// <summary>
+    /// The policy's sidecars with the pod's overrides annotation applied, when the policy allows
+    /// every one of them; refusals become warnings (never a failure, whatever the failurePolicy:
+    /// a typo in an annotation must not block a rollout).
+    /// </summary>
+    private static ResolvedOverrides ResolveOverrides(CompiledPolicy policy, PodState state, List<string> warnings)
+    {
+        var resolved = OverrideResolver.Resolve(policy.Policy.Spec, state.AnnotationValue(Annotations.OverridesFor(policy.Name)), policy.TemplateHash);
+        foreach (var problem in resolved.Refused)
+        {
+            warnings.Add($"policy {policy.Name}: override refused, defaults used: {problem}");
+        }
+
+        return resolved;
+    }
+
+    private static string OverridesNote(ResolvedOverrides resolved)
+    {
+        if (resolved.Refused.Count > 0)
+        {
+            return $"; overrides refused, the policy's defaults used: {string.Join("; ", resolved.Refused)}";
+        }
+
+        return resolved.Applied.Count == 0
+            ? string.Empty
+            : $"; overrides applied: {string.Join("; ", resolved.Applied.Select(a => $"{a.Key} {string.Join(", ", a.Value)}"))}";
+    }
+
+    private static int InjectPolicy(CompiledPolicy policy, IReadOnlyList<CompiledSidecar> policySidecars, PodState state, List<PatchOperation> patch, List<string> warnings)
     {
         // Decide first which sidecars go in: a policy that injects none adds nothing at all.
         var volumesAfter = new HashSet<string>(state.VolumeNames, StringComparer.Ordinal);
         volumesAfter.UnionWith(policy.Volumes.Select(v => v.Name));
-        var sidecars = new List<CompiledSidecar>(policy.Sidecars.Count);
-        foreach (var sidecar in policy.Sidecars)
+        var sidecars = new List<CompiledSidecar>(policySidecars.Count);
+        foreach (var sidecar in policySidecars)
         {
             var name = sidecar.Spec.Name;
             if (state.ContainerNames.Contains(name))

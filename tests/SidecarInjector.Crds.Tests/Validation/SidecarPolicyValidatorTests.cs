@@ -101,6 +101,40 @@ public sealed class SidecarPolicyValidatorTests
         Assert.Contains(Problems(yaml), p => p.Contains("spec.sidecars[1].name: duplicate sidecar name 'shipper'", StringComparison.Ordinal));
     }
 
+    private const string Overrides = """
+
+          overrides:
+          - sidecar: shipper
+            resources:
+              requests: {max: {cpu: 50m, memory: 32Mi}}
+              limits: {min: {memory: 16Mi}, max: {cpu: 500m, memory: 64Mi}}
+            config: [paths, multiline]
+        """;
+
+    [Fact]
+    public void A_valid_overrides_section_has_no_problems() => Assert.Empty(Problems(Valid + Overrides));
+
+    [Theory]
+    [InlineData("- sidecar: shipper", "- sidecar: other", "spec.overrides[0].sidecar: 'other' is not one of the policy's sidecars")]
+    [InlineData("limits: {min: {memory: 16Mi}", "limits: {min: {memory: 128Mi}", "spec.overrides[0].resources.limits.min.memory: 128Mi is more than max.memory 64Mi")]
+    [InlineData("requests: {max: {cpu: 50m,", "requests: {min: {ephemeral-storage: 1Mi}, max: {cpu: 50m,", "spec.overrides[0].resources.requests.min.ephemeral-storage: needs a max.ephemeral-storage: a resource is overridable only up to a maximum")]
+    [InlineData("requests: {max: {cpu: 50m,", "requests: {max: {cpu: 5m,", "spec.overrides[0].resources.requests.max.cpu: the sidecar's own requests.cpu 10m is outside [0, 5m]")]
+    [InlineData("config: [paths, multiline]", "config: [paths, healthPort]", "spec.overrides[0].config[1]: 'healthPort' is never overridable: the container's port and probes are derived from it")]
+    [InlineData("config: [paths, multiline]", "config: [paths, upstream]", "spec.overrides[0].config[1]: 'upstream' is not a field of the logging section; overridable fields are paths, exclude")]
+    [InlineData("config: [paths, multiline]", "config: [paths, paths]", "spec.overrides[0].config[1]: duplicate field 'paths'")]
+    public void Each_overrides_rule_names_the_field_it_rejects(string find, string replace, string expected)
+    {
+        var yaml = (Valid + Overrides).Replace(find, replace, StringComparison.Ordinal);
+        Assert.Contains(Problems(yaml), p => p.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_sidecar_may_appear_in_overrides_once()
+    {
+        var yaml = Valid + Overrides + "\n  - sidecar: shipper\n    config: [exclude]\n";
+        Assert.Contains(Problems(yaml), p => p.StartsWith("spec.overrides[1].sidecar: 'shipper' appears in overrides more than once", StringComparison.Ordinal));
+    }
+
     private static List<string> Problems(string yaml)
     {
         var policy = ApiJson.Deserialize<Crds.V1Alpha1.SidecarPolicy>(YamlJson.ParseDocuments(yaml).Single());

@@ -167,6 +167,55 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
         Assert.DoesNotContain("missed", ((JsonArray)Status()!["conditions"]!).OfType<JsonObject>().Single(c => c["type"]!.GetValue<string>() == "Ready")["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_pods_overrides_are_injected_a_refused_one_still_admits_the_pod_and_changing_them_marks_the_pod_outdated()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        operatorApp = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
+        {
+            o.Identity = "e2e";
+            o.HealthPort = 0;
+            o.InstallNamespace = InstallNamespace;
+            o.WebhookTimeoutSeconds = 10;
+        });
+        await operatorApp.StartAsync(ct);
+        var tunable = Objects.Policy("logs");
+        tunable["spec"]!["failurePolicy"] = "Fail";
+        tunable["spec"]!["overrides"] = JsonNode.Parse("""[{"sidecar": "log-shipper", "resources": {"limits": {"max": {"cpu": "500m", "memory": "128Mi"}}}}]""");
+        server.Store.Create(Policies, null, tunable);
+        await Eventually.HoldsAsync(
+            () => server.Store.Get(Webhooks, null, "sidecar-injector")?["webhooks"]?[0]?["clientConfig"]?["caBundle"] is not null,
+            "the operator's webhook configuration with a caBundle");
+        var webhookPort = await StartWebhookAsync(ct);
+        server.MutatingAdmission = new MutatingWebhookDispatcher(server.Store, (_, _, _) => new IPEndPoint(IPAddress.Loopback, webhookPort)).AdmitAsync;
+        using var client = server.CreateClient();
+
+        var tuned = NewPod(optIn: true);
+        tuned.Metadata.Annotations[Annotations.OverridesFor("logs")] = """{"log-shipper": {"resources": {"limits": {"cpu": "300m"}}}}""";
+        var greedy = NewPod(optIn: true);
+        greedy.Metadata.Annotations[Annotations.OverridesFor("logs")] = """{"log-shipper": {"resources": {"limits": {"cpu": "2"}}}}""";
+        tuned = await client.CoreV1.CreateNamespacedPodAsync(tuned, "apps", cancellationToken: ct);
+        greedy = await client.CoreV1.CreateNamespacedPodAsync(greedy, "apps", cancellationToken: ct);
+
+        Assert.Equal("300m", tuned.Spec.InitContainers.Single(c => c.Name == "log-shipper").Resources.Limits["cpu"].ToString());
+        Assert.Equal("100m", greedy.Spec.InitContainers.Single(c => c.Name == "log-shipper").Resources.Limits["cpu"].ToString()); // refused: the policy's, not a denial
+        await Eventually.HoldsAsync(
+            () => server.Store.List(ResourceType.Get("events", "events.k8s.io"), "apps").Items.Any(e =>
+                e["reason"]?.GetValue<string>() == "InjectionWarning" && (e["note"]?.GetValue<string>() ?? "").Contains("policy logs: override refused", StringComparison.Ordinal)),
+            "an InjectionWarning Event saying the greedy pod's override was refused");
+        await Eventually.HoldsAsync(() => Status()?["injectedPods"]?.GetValue<int>() == 2, "status.injectedPods = 2");
+        Assert.Equal(0, Status()!["outdatedPods"]!.GetValue<int>());
+
+        // The pod now asks for other overrides than it was injected with: outdated, as if the policy had changed.
+        server.Store.Update(ResourceType.Get("pods"), "apps", tuned.Metadata.Name, p =>
+        {
+            p["metadata"]!["annotations"]![Annotations.OverridesFor("logs")] = """{"log-shipper": {"resources": {"limits": {"cpu": "400m"}}}}""";
+            return p;
+        }, statusOnly: false);
+        await Eventually.HoldsAsync(() => Status()?["outdatedPods"]?.GetValue<int>() == 1, "status.outdatedPods = 1 after the pod's overrides changed");
+        Assert.Equal(TemplateHash.Compute(KubernetesJson.Deserialize<SidecarPolicy>(server.Store.Get(Policies, null, "logs")!.ToJsonString()).Spec), Status()!["templateHash"]!.GetValue<string>());
+    }
+
     /// <summary>The webhook in in-cluster mode against the fake API server, serving the operator's certificate.</summary>
     private async Task<int> StartWebhookAsync(CancellationToken ct)
     {

@@ -72,6 +72,46 @@ public sealed class CrdSchemaValidatorTests
         Assert.Contains(error, Validator.Apply(policy.AsObject()));
     }
 
+    /// <summary>The CRD's checks of spec.overrides, on the logging sample (which declares some).</summary>
+    [Theory]
+    [InlineData("unknownSidecar", "spec: Invalid value: \"object\": overrides[].sidecar must name one of the policy's sidecars")]
+    [InlineData("fieldOfAnotherType", "spec: Invalid value: \"object\": overrides[].config may only name overridable fields of the sidecar's typed section (a Custom sidecar has none)")]
+    [InlineData("neverOverridable", "spec.overrides[0].config[1]: Unsupported value: \"healthPort\"")]
+    [InlineData("minWithoutMax", "spec.overrides[0].resources.requests: Invalid value: \"object\": every resource in min needs a max: a resource is overridable only up to a maximum")]
+    [InlineData("twice", "spec.overrides: Invalid value: \"array\": each sidecar may appear in overrides at most once")]
+    [InlineData("notAQuantity", "spec.overrides[0].resources.limits.max[cpu]: Invalid value: \"lots\"")]
+    public void The_overrides_section_is_checked_against_the_policys_sidecars_and_typed_sections(string change, string error)
+    {
+        var policy = YamlJson.ParseDocuments(File.ReadAllText(RepoPaths.Of("crds", "samples", "logging-policy.yaml")))[0];
+        Assert.Empty(Validator.Apply((JsonObject)policy.DeepClone()));
+        var overrides = policy["spec"]!["overrides"]!.AsArray();
+        var first = overrides[0]!.AsObject();
+        switch (change)
+        {
+            case "unknownSidecar":
+                first["sidecar"] = "shipper";
+                break;
+            case "fieldOfAnotherType":
+                first["config"]!.AsArray().Add("upstream");
+                break;
+            case "neverOverridable":
+                first["config"]!.AsArray().Add("healthPort");
+                break;
+            case "minWithoutMax":
+                first["resources"]!["requests"]!["min"] = new JsonObject { ["ephemeral-storage"] = "1Gi" };
+                break;
+            case "twice":
+                overrides.Add(first.DeepClone());
+                break;
+            case "notAQuantity":
+                first["resources"]!["limits"]!["max"]!["cpu"] = "lots";
+                break;
+        }
+
+        var errors = Validator.Apply(policy.AsObject());
+        Assert.True(errors.Any(e => e.StartsWith(error, StringComparison.Ordinal)), string.Join('\n', errors));
+    }
+
     [Fact]
     public void Applies_defaults_prunes_unknown_fields_and_checks_types_enums_bounds_and_patterns()
     {

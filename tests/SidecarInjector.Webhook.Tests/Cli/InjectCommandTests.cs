@@ -125,6 +125,57 @@ public sealed class InjectCommandTests : IDisposable
     }
 
     [Fact]
+    public void Explain_shows_each_sidecars_effective_configuration_with_the_pods_overrides()
+    {
+        var manifest = Path.Combine(dir, "payments.yaml");
+        File.WriteAllText(manifest, """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: payments}
+            spec:
+              selector: {matchLabels: {app: payments}}
+              template:
+                metadata:
+                  labels: {app: payments}
+                  annotations:
+                    sidecarinjector.io/inject: log-shipper
+                    sidecarinjector.io/overrides.log-shipper: '{"log-shipper": {"resources": {"limits": {"cpu": "1"}}, "config": {"paths": ["/var/log/app/payments/*.log"]}}}'
+                spec:
+                  containers: [{name: app, image: payments:1}]
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: greedy}
+            spec:
+              selector: {matchLabels: {app: greedy}}
+              template:
+                metadata:
+                  labels: {app: greedy}
+                  annotations:
+                    sidecarinjector.io/inject: log-shipper
+                    sidecarinjector.io/overrides.log-shipper: '{"log-shipper": {"resources": {"limits": {"memory": "2Gi"}}}}'
+                spec:
+                  containers: [{name: app, image: greedy:1}]
+            """);
+
+        var (code, stdout, stderr) = Run(manifest, Samples, "--explain");
+
+        Assert.Equal(0, code);
+        Assert.Contains("(Deployment/payments): log-shipper: injected: injected 1 sidecar(s)", stderr);
+        Assert.Contains("overrides applied: log-shipper resources.limits.cpu, config.paths", stderr);
+        var effective = stderr.Split('\n').Single(l => l.Contains("(Deployment/payments): log-shipper: sidecar log-shipper:", StringComparison.Ordinal));
+        Assert.Contains("\"limits\":{\"cpu\":\"1\",\"memory\":\"160Mi\"}", effective);
+        Assert.Contains("\"paths\":[\"/var/log/app/payments/*.log\"]", effective);
+        Assert.EndsWith("overridden: resources.limits.cpu, config.paths", effective.TrimEnd());
+        Assert.Contains("inject: warning: " + manifest + ": document 2 (Deployment/greedy): policy log-shipper: override refused, defaults used: log-shipper.resources.limits.memory: 2Gi is over the maximum 256Mi", stderr);
+        Assert.Contains("(Deployment/greedy): log-shipper: sidecar log-shipper: resources {\"limits\":{\"cpu\":\"500m\",\"memory\":\"160Mi\"}", stderr);
+        var docs = YamlJson.ParseDocuments(stdout);
+        var shipper = docs[0]["spec"]!["template"]!["spec"]!["initContainers"]![0]!;
+        Assert.Equal("1", shipper["resources"]!["limits"]!["cpu"]!.GetValue<string>());
+        Assert.Contains("/var/log/app/payments/*.log", shipper["env"]!.AsArray().Single(e => e!["name"]!.GetValue<string>() == "SIDECAR_CONFIG")!["value"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Reads_from_stdin()
     {
         var stdout = new StringWriter();
