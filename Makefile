@@ -55,6 +55,10 @@ lint: ## Check formatting and code style (dotnet format --verify-no-changes).
 format: ## Fix formatting and code style.
 	dotnet format $(SLN)
 
+.PHONY: docs-check
+docs-check: ## Check that README.md and docs/ link to files, headings, make targets and projects that exist.
+	dotnet test --project tests/SidecarInjector.Crds.Tests -c $(CONFIGURATION) --filter-class '*DocumentationTests'
+
 .PHONY: manifests
 manifests: ## Regenerate crds/sidecarinjector.io_sidecarpolicies.yaml from the C# types.
 	UPDATE_CRD=1 dotnet test --project tests/SidecarInjector.Crds.Tests -c $(CONFIGURATION) --filter-class '*CrdGeneratorTests' >/dev/null || true

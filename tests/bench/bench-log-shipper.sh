@@ -9,7 +9,7 @@
 # the environment its Dockerfile sets (its ENV lines: the gen0 budget); its other runtime settings
 # (thread pool) are built into the executable from the project.
 # BENCH_BUILD=jit measures the framework-dependent dll instead (`dotnet build`, what the tests run),
-# with DOTNET_EnableWriteXorExecute=0 added, as its image had.
+# with DOTNET_EnableWriteXorExecute=0 added (it cuts the JIT build's start-up CPU and RSS).
 #   BENCH_MB=1024 (default) sets the size of each file; BENCH_MAX_RECORDS the shipper's batch.maxRecords;
 #   BENCH_BUILD (aot, the default, or jit); BENCH_EXE an already published AOT executable to measure
 #   instead of publishing one (e.g. a previous run's, to iterate on the bench alone).

@@ -5,7 +5,7 @@ using static SidecarInjector.E2E.Tests.TestSupport.ManifestInvariants;
 
 namespace SidecarInjector.E2E.Tests.Deploy;
 
-/// <summary>The rendered install (kubectl kustomize, no cluster) keeps the promises the README makes.</summary>
+/// <summary>The rendered install (kubectl kustomize, no cluster) keeps the promises docs/install.md makes.</summary>
 public sealed class ManifestInvariantsTests
 {
     [Theory]

@@ -55,7 +55,7 @@ public sealed partial class DockerfileTests
     {
         // The Native AOT runtime ignores a GC value written 0x... (the JIT runtime accepts both), so
         // a prefixed value would silently not apply. The sidecars run under whatever memory limit a
-        // policy sets, where .NET 10's GC crashed without an explicit region range (README, adapter:
+        // policy sets, where .NET 10's GC crashed without an explicit region range (docs/prometheus-adapter.md,
         // "Memory limits").
         var settings = DockerfileEnv.Of(folder, "Dockerfile").Where(e => e.Key.StartsWith("DOTNET_GC", StringComparison.Ordinal)).ToList();
         Assert.All(settings, e => Assert.Matches("^[0-9A-Fa-f]+$", e.Value));

@@ -5,7 +5,7 @@ using static SidecarInjector.E2E.Tests.TestSupport.ManifestInvariants;
 namespace SidecarInjector.E2E.Tests.K3s;
 
 /// <summary>
-/// The product installed on a real k3s (Testcontainers) exactly as the README says, with the
+/// The product installed on a real k3s (Testcontainers) exactly as docs/install.md says, with the
 /// example app: injection, readiness and each sidecar's job. Skips with a printed reason without Docker.
 /// </summary>
 [Trait("Category", "E2E")]

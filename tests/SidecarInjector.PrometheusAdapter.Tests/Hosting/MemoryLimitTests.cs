@@ -21,9 +21,9 @@ public sealed partial class MemoryLimitTests
         await using var source = await JsonSource.StartAsync(ct);
         source.Body = Queues(5000);
         // 0x2580000 = 37.5 MiB, 75% of 50 MiB. Without the image's explicit GC region range, .NET 10
-        // crashed here within seconds (segfault in the GC's allocate_new_region) while the adapter
-        // allocated ~3.5x more per poll; since 2026-11-25 it no longer crashes without it either,
-        // and the range stays in the image as a safety net.
+        // crashes here within seconds (segfault in the GC's allocate_new_region) for an adapter that
+        // allocates ~3.5x more per poll than this one; this one passes without it too, and the range
+        // stays in the image as a safety net (docs/prometheus-adapter.md, "Memory limits").
         using var adapter = StartAdapter(source, heapLimitHex: "2580000");
         using var http = (await adapter.FirstGoodPollAsync(ct)).Http;
 
