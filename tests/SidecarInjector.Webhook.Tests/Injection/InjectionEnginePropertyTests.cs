@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using CsCheck;
 using SidecarInjector.Crds.Serialization;
-using SidecarInjector.Crds.Validation;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Crds.Validation;
 using SidecarInjector.Webhook.Injection;
 
 namespace SidecarInjector.Webhook.Tests.Injection;
