@@ -8,6 +8,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Testing.FakeApiServer.Rbac;
 
 var inv = CultureInfo.InvariantCulture;
 var dll = args[0];
@@ -39,14 +40,15 @@ for (var i = 0; i < podCount; i++)
     server.Store.Create(pods, $"team-{i % nsCount}", Pod(i, policyCount));
 }
 
-// No token: the fake API server lets a client without one do anything, as a cluster admin (a token
-// it did not issue is refused with 401).
+// The operator's own service account, authorized by the install's RBAC as in a cluster (the fake
+// API server refuses a token it did not issue with 401).
+var token = server.ClientConfiguration(ServiceAccount.Operator).AccessToken;
 var kubeconfig = Path.Combine(Path.GetTempPath(), $"bench-operator-{Environment.ProcessId}.kubeconfig");
 await File.WriteAllTextAsync(kubeconfig, $$$"""
     apiVersion: v1
     kind: Config
     clusters: [{name: fake, cluster: {server: "{{{server.BaseAddress.ToString().TrimEnd('/')}}}"}}]
-    users: [{name: bench, user: {}}]
+    users: [{name: bench, user: {token: {{{token}}}}}]
     contexts: [{name: fake, context: {cluster: fake, user: bench}}]
     current-context: fake
     """);
