@@ -67,7 +67,8 @@ public static class KubernetesListWatches
 
     /// <summary>
     /// Pods as PartialObjectMetadata (labels, annotations, owners; no spec or status), in all
-    /// namespaces or one. managedFields are dropped by the informer's transform if the caller sets one.
+    /// namespaces or one. Listed pods come without managedFields; watched ones keep them unless the
+    /// informer's transform drops them (<see cref="WithoutManagedFields(object)"/>).
     /// </summary>
     public static ListWatch<PartialObjectMetadata> PodMetadata(IKubernetes client, string? @namespace = null, string? labelSelector = null) => new(
         "pods (metadata)",
@@ -80,7 +81,9 @@ public static class KubernetesListWatches
                         continueParameter: next, labelSelector: labelSelector, limit: ListPages.Limit, customHeaders: headers, cancellationToken: ct)
                     : await client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(
                         @namespace, continueParameter: next, labelSelector: labelSelector, limit: ListPages.Limit, customHeaders: headers, cancellationToken: ct);
-                return (response.Body.Items.Select(p => new PartialObjectMetadata { Metadata = p.Metadata }).ToList(), response.Body.Metadata);
+                // Without managedFields page by page: the informer's transform only sees the whole list, and
+                // until then every page's managedFields (most of a pod's metadata) would be held at once.
+                return (response.Body.Items.Select(p => new PartialObjectMetadata { Metadata = WithoutManagedFields(p.Metadata) }).ToList(), response.Body.Metadata);
             },
             ct),
         (request, ct) =>
@@ -121,10 +124,16 @@ public static class KubernetesListWatches
     {
         if (obj is IMetadata<V1ObjectMeta> { Metadata: { } metadata })
         {
-            metadata.ManagedFields = null;
+            WithoutManagedFields(metadata);
         }
 
         return obj;
+    }
+
+    private static V1ObjectMeta WithoutManagedFields(V1ObjectMeta metadata)
+    {
+        metadata.ManagedFields = null;
+        return metadata;
     }
 
     private static Dictionary<string, IReadOnlyList<string>> Header(string accept) =>

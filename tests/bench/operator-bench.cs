@@ -8,6 +8,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SidecarInjector.Testing.FakeApiServer;
+using SidecarInjector.Testing.FakeApiServer.Rbac;
 
 var inv = CultureInfo.InvariantCulture;
 var dll = args[0];
@@ -39,12 +40,15 @@ for (var i = 0; i < podCount; i++)
     server.Store.Create(pods, $"team-{i % nsCount}", Pod(i, policyCount));
 }
 
+// The operator's own service account, authorized by the install's RBAC as in a cluster (the fake
+// API server refuses a token it did not issue with 401).
+var token = server.ClientConfiguration(ServiceAccount.Operator).AccessToken;
 var kubeconfig = Path.Combine(Path.GetTempPath(), $"bench-operator-{Environment.ProcessId}.kubeconfig");
 await File.WriteAllTextAsync(kubeconfig, $$$"""
     apiVersion: v1
     kind: Config
     clusters: [{name: fake, cluster: {server: "{{{server.BaseAddress.ToString().TrimEnd('/')}}}"}}]
-    users: [{name: bench, user: {token: bench}}]
+    users: [{name: bench, user: {token: {{{token}}}}}]
     contexts: [{name: fake, context: {cluster: fake, user: bench}}]
     current-context: fake
     """);
@@ -56,8 +60,11 @@ start.Environment["Operator__Identity"] = "bench";
 start.Environment["Logging__LogLevel__Default"] = "Warning";
 var started = Stopwatch.StartNew();
 using var op = Process.Start(start)!;
-_ = op.StandardOutput.ReadToEndAsync();
-_ = op.StandardError.ReadToEndAsync();
+var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+op.OutputDataReceived += (_, e) => Keep(e.Data);
+op.ErrorDataReceived += (_, e) => Keep(e.Data);
+op.BeginOutputReadLine();
+op.BeginErrorReadLine();
 try
 {
     var expected = podCount / policyCount;
@@ -94,12 +101,35 @@ try
     Console.WriteLine($"statuses correct after start: {ready.TotalSeconds:F1} s (goal <= 10 s)");
     Console.WriteLine($"peak RSS (VmHWM): {hwm / 1024.0:F1} MiB (goal <= 150 MiB)");
     Console.WriteLine($"churn: {events} pod events ({updates} status updates, {created} creations, {created} deletions), operator CPU {cpu.TotalSeconds:F2} s = {cpu.TotalMicroseconds / events:F0} µs per event");
+    Console.WriteLine(string.Create(inv, $"RESULT {podCount} {ready.TotalSeconds:F1} {hwm / 1024.0:F1} {cpu.TotalMicroseconds / events:F0}"));
+}
+catch (TimeoutException)
+{
+    // What the operator said last is where to look.
+    Console.Error.WriteLine($"operator {(op.HasExited ? $"exited with {op.ExitCode}" : "still running")}; its last lines:");
+    foreach (var line in output)
+    {
+        Console.Error.WriteLine(line);
+    }
+
+    throw;
 }
 finally
 {
     op.Kill(entireProcessTree: true);
     await op.WaitForExitAsync();
     File.Delete(kubeconfig);
+}
+
+void Keep(string? line)
+{
+    if (line is not null)
+    {
+        output.Enqueue(line);
+        while (output.Count > 40 && output.TryDequeue(out _))
+        {
+        }
+    }
 }
 
 int Injected(string policy) => server.Store.Get(policies, null, policy)?["status"]?["injectedPods"]?.GetValue<int>() ?? -1;

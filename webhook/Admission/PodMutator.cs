@@ -52,8 +52,9 @@ public static class PodMutator
                 return new AdmissionResponse(request.Uid, AdmissionOutcome.Unchanged, null, warnings, NoAnnotations, [], null) { Decisions = result.Decisions, Subject = subject };
             }
 
-            // Apply our own patch before answering it: the engine's promise, checked on every request.
-            _ = result.Pod;
+            // Our own patch was applied before it is answered, the engine's promise checked on every request:
+            // the engine's last guard applied it (to the pod's skeleton, where every operation lands) and
+            // validated the result.
             var annotations = new Dictionary<string, string>(1) { [InjectedPoliciesAnnotation] = string.Join(',', result.AppliedPolicies) };
             return new AdmissionResponse(request.Uid, AdmissionOutcome.Injected, result.PatchJsonUtf8(), warnings, annotations, result.AppliedPolicies, null) { Decisions = result.Decisions, Subject = subject };
         }

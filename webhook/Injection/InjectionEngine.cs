@@ -110,7 +110,7 @@ public static class InjectionEngine
     private static InjectionResult? Guard(JsonObject pod, InjectionResult result, HashSet<string> injectedNames)
     {
         var before = PodValidator.Validate(pod, injectedNames.Contains).Select(p => p.ToString()).ToHashSet(StringComparer.Ordinal);
-        var added = PodValidator.Validate(result.Pod, injectedNames.Contains).Where(p => !before.Contains(p.ToString())).ToList();
+        var added = PodValidator.Validate(result.AppliedToSkeleton(), injectedNames.Contains).Where(p => !before.Contains(p.ToString())).ToList();
         if (added.Count == 0)
         {
             return null;

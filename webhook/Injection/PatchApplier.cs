@@ -9,9 +9,10 @@ namespace SidecarInjector.Webhook.Injection;
 /// </summary>
 internal static class PatchApplier
 {
-    public static JsonObject Apply(JsonObject document, IEnumerable<PatchOperation> operations)
+    /// <param name="copy">False applies the operations to <paramref name="document"/> itself.</param>
+    public static JsonObject Apply(JsonObject document, IEnumerable<PatchOperation> operations, bool copy = true)
     {
-        var copy = (JsonObject)document.DeepClone();
+        var target = copy ? (JsonObject)document.DeepClone() : document;
         foreach (var op in operations)
         {
             if (op.Op != "add")
@@ -20,7 +21,7 @@ internal static class PatchApplier
             }
 
             var tokens = op.Path.Split('/').Skip(1).Select(JsonPointer.Unescape).ToArray();
-            JsonNode parent = copy;
+            JsonNode parent = target;
             foreach (var token in tokens[..^1])
             {
                 parent = parent switch
@@ -35,17 +36,17 @@ internal static class PatchApplier
             switch (parent)
             {
                 case JsonObject o:
-                    o[last] = op.Value?.DeepClone();
+                    o[last] = op.NewValue();
                     break;
                 case JsonArray a when last == "-":
-                    a.Add(op.Value?.DeepClone());
+                    a.Add(op.NewValue());
                     break;
                 case JsonArray a:
-                    a.Insert(int.Parse(last, System.Globalization.CultureInfo.InvariantCulture), op.Value?.DeepClone());
+                    a.Insert(int.Parse(last, System.Globalization.CultureInfo.InvariantCulture), op.NewValue());
                     break;
             }
         }
 
-        return copy;
+        return target;
     }
 }

@@ -37,6 +37,9 @@ public sealed class PatchOperation
 
     internal bool IsRaw => !raw.IsEmpty;
 
+    /// <summary>A node of the value of its own, for a document to take (<see cref="Value"/> stays unowned).</summary>
+    internal JsonNode? NewValue() => raw.IsEmpty ? value?.DeepClone() : Materialize();
+
     internal ReadOnlyMemory<byte> Raw => raw;
 
     internal bool WrapInArray => wrapInArray;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using SidecarInjector.Crds.Informers;
@@ -181,6 +182,28 @@ public sealed class ResourceInformerTests : IAsyncLifetime
         Assert.Equal(PartialObjectMetadata.KindName, a.Kind);
         Assert.Equal("{\"p\":\"abc\"}", a.Metadata.Annotations[Annotations.Status]);
         Assert.All(server.Requests.Where(r => r.StartsWith("GET /api/v1/pods", StringComparison.Ordinal)), r => Assert.Contains("as=PartialObjectMetadata", r, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Lists_pods_without_their_managed_fields()
+    {
+        var pods = ResourceType.Get("pods");
+        var pod = Objects.Pod("a", "apps");
+        pod["metadata"]!["managedFields"] = new JsonArray(new JsonObject
+        {
+            ["manager"] = "kube-controller-manager",
+            ["operation"] = "Update",
+            ["apiVersion"] = "v1",
+            ["fieldsType"] = "FieldsV1",
+            ["fieldsV1"] = new JsonObject { ["f:metadata"] = new JsonObject { ["f:labels"] = new JsonObject() } },
+        });
+        server.Store.Create(pods, "apps", pod);
+
+        var listed = await KubernetesListWatches.PodMetadata(client).List(TestContext.Current.CancellationToken);
+
+        var only = Assert.Single(listed.Items);
+        Assert.Equal("a", only.Metadata.Name);
+        Assert.Null(only.Metadata.ManagedFields);
     }
 
     [Fact]

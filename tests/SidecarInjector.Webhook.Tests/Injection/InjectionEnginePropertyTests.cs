@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using CsCheck;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Crds.Validation;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Webhook.Injection;
 
@@ -64,6 +65,49 @@ public sealed class InjectionEnginePropertyTests
 
         // Not a property that holds because nothing happens: many cases inject (shrinking runs more, never fewer).
         Assert.True(injected >= 75, $"only {injected} of 300 cases injected anything");
+    }
+
+    /// <summary>
+    /// The last guard validates the patch applied to the pod's skeleton (its spec and empty metadata)
+    /// instead of to a copy of the whole pod: on generated pods the skeleton's spec is the patched pod's,
+    /// the validator finds the same problems in both, and the patch's metadata paths land on it.
+    /// </summary>
+    [Fact]
+    public void The_guards_skeleton_is_the_patched_pod_where_the_validator_looks()
+    {
+        var sets = new Dictionary<string, PolicySet>();
+        var compared = 0;
+        Generate().Sample(
+            (pod, policies) =>
+            {
+                var id = string.Join(", ", policies.Select(p => p.ToString()));
+                if (!sets.TryGetValue(id, out var set))
+                {
+                    sets[id] = set = PolicySet.Create(policies.SelectMany(p => PolicyLoader.Parse(p.Yaml(), "property")));
+                }
+
+                var result = InjectionEngine.Inject(pod, new InjectionContext("checkout", null), set.Policies);
+                var patched = (JsonObject)JsonPatches.Apply(pod, JsonNode.Parse(result.PatchJsonUtf8())!.AsArray());
+
+                var skeleton = result.AppliedToSkeleton();
+
+                Assert.True(JsonNode.DeepEquals(patched["spec"], skeleton["spec"]), $"skeleton spec {skeleton["spec"]?.ToJsonString()}\npatched spec {patched["spec"]?.ToJsonString()}");
+                Assert.Equal(
+                    PodValidator.Validate(patched).Select(p => p.ToString()),
+                    PodValidator.Validate(skeleton).Select(p => p.ToString()));
+                if (result.Changed)
+                {
+                    Assert.Equal(
+                        patched["metadata"]!["annotations"]![Annotations.Status]!.ToJsonString(),
+                        Assert.Single(skeleton["metadata"]!["annotations"]!.AsObject(), a => a.Key == Annotations.Status).Value!.ToJsonString());
+                    compared++;
+                }
+            },
+            iter: 300,
+            threads: 1,
+            print: t => $"pod {t.Item1.ToJsonString()}\npolicies {string.Join(", ", t.Item2.Select(p => p.ToString()))}");
+
+        Assert.True(compared >= 75, $"only {compared} of 300 cases injected anything");
     }
 
     /// <summary>

@@ -123,16 +123,20 @@ public sealed class RbacAuthorizer
 
     private static List<string> Strings(JsonNode? node) => [.. (node as JsonArray ?? []).Select(Text)];
 
+    /// <summary>Above the binaries (tests), else above the working directory (the file-based bench programs, built elsewhere).</summary>
     private static string FindRepoRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        foreach (var start in (string[])[AppContext.BaseDirectory, Environment.CurrentDirectory])
         {
-            if (File.Exists(Path.Combine(dir.FullName, "SidecarInjector.sln")))
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                return dir.FullName;
+                if (File.Exists(Path.Combine(dir.FullName, "SidecarInjector.sln")))
+                {
+                    return dir.FullName;
+                }
             }
         }
 
-        throw new InvalidOperationException($"SidecarInjector.sln not found above {AppContext.BaseDirectory}");
+        throw new InvalidOperationException($"SidecarInjector.sln not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}");
     }
 }
