@@ -1,8 +1,8 @@
 using System.Reflection;
 using System.Text.Json.Serialization;
+using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.SidecarConfig;
 using SidecarInjector.SidecarConfig.Schema;
-using SidecarInjector.Crds.V1Alpha1;
 
 namespace SidecarInjector.Crds.Overrides;
 

@@ -1,12 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s.Models;
-using SidecarInjector.SidecarConfig;
-using SidecarInjector.SidecarConfig.Schema;
-using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig;
+using SidecarInjector.SidecarConfig.Schema;
+using SidecarInjector.SidecarConfig.Serialization;
 
 namespace SidecarInjector.Crds.Overrides;
 

@@ -1,5 +1,5 @@
-using SidecarInjector.SidecarConfig.Schema;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Crds.Overrides;
 

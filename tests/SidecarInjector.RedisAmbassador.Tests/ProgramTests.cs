@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using SidecarInjector.SidecarConfig;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.RedisAmbassador.Tests.Infrastructure;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.RedisAmbassador.Tests;

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Serialization;
-using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Webhook.Injection;
 
 namespace SidecarInjector.Webhook.Cli;

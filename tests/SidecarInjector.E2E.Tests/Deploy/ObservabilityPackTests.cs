@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.E2E.Tests.TestSupport;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.E2E.Tests.Deploy;

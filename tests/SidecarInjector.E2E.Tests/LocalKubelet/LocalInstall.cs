@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.E2E.Tests.TestSupport;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Testing.LocalKubelet;
 using SidecarInjector.Tests.Shared;

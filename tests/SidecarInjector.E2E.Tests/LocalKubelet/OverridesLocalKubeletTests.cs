@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.E2E.Tests.TestSupport;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Tests.Shared;
 
 namespace SidecarInjector.E2E.Tests.LocalKubelet;

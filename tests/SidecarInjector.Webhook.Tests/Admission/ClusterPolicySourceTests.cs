@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
-using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Crds.Informers;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Testing.FakeApiServer.Rbac;
 using SidecarInjector.Webhook.Admission;

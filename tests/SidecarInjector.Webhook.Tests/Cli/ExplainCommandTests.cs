@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.SidecarConfig.Serialization;
 using SidecarInjector.Testing.FakeApiServer;
 using SidecarInjector.Testing.FakeApiServer.Rbac;
 using SidecarInjector.Webhook.Cli;

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SidecarInjector.SidecarConfig;
 using SidecarInjector.Crds.Hashing;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.SidecarConfig;
 using SidecarInjector.Webhook.Admission;
 using SidecarInjector.Webhook.Injection;
 using SidecarInjector.Webhook.Tests.Admission;
