@@ -193,6 +193,7 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
         var tuned = NewPod(optIn: true);
         tuned.Metadata.Annotations[Annotations.OverridesFor("logs")] = """{"log-shipper": {"resources": {"limits": {"cpu": "300m"}}}}""";
         var greedy = NewPod(optIn: true);
+        greedy.Metadata.Name = "greedy"; // a bare pod from generateName has no name an Event could be on yet
         greedy.Metadata.Annotations[Annotations.OverridesFor("logs")] = """{"log-shipper": {"resources": {"limits": {"cpu": "2"}}}}""";
         tuned = await client.CoreV1.CreateNamespacedPodAsync(tuned, "apps", cancellationToken: ct);
         greedy = await client.CoreV1.CreateNamespacedPodAsync(greedy, "apps", cancellationToken: ct);
@@ -201,7 +202,7 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
         Assert.Equal("100m", greedy.Spec.InitContainers.Single(c => c.Name == "log-shipper").Resources.Limits["cpu"].ToString()); // refused: the policy's, not a denial
         await Eventually.HoldsAsync(
             () => server.Store.List(ResourceType.Get("events", "events.k8s.io"), "apps").Items.Any(e =>
-                e["reason"]?.GetValue<string>() == "InjectionWarning" && (e["note"]?.GetValue<string>() ?? "").Contains("policy logs: override refused", StringComparison.Ordinal)),
+                e["reason"]?.GetValue<string>() == "InjectionWarning" && e["regarding"]?["name"]?.GetValue<string>() == "greedy" && (e["note"]?.GetValue<string>() ?? "").Contains("policy logs: override refused", StringComparison.Ordinal)),
             "an InjectionWarning Event saying the greedy pod's override was refused");
         await Eventually.HoldsAsync(() => Status()?["injectedPods"]?.GetValue<int>() == 2, "status.injectedPods = 2");
         Assert.Equal(0, Status()!["outdatedPods"]!.GetValue<int>());
