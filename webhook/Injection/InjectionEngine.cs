@@ -109,8 +109,15 @@ public static class InjectionEngine
     /// </summary>
     private static InjectionResult? Guard(JsonObject pod, InjectionResult result, HashSet<string> injectedNames)
     {
+        var after = PodValidator.Validate(result.AppliedToSkeleton(), injectedNames.Contains);
+        if (after.Count == 0)
+        {
+            // The common case, and half the work: the pod as it came is only read when there is something to subtract.
+            return null;
+        }
+
         var before = PodValidator.Validate(pod, injectedNames.Contains).Select(p => p.ToString()).ToHashSet(StringComparer.Ordinal);
-        var added = PodValidator.Validate(result.AppliedToSkeleton(), injectedNames.Contains).Where(p => !before.Contains(p.ToString())).ToList();
+        var added = after.Where(p => !before.Contains(p.ToString())).ToList();
         if (added.Count == 0)
         {
             return null;
