@@ -19,31 +19,22 @@ namespace SidecarInjector.Operator.Tests.Hosting;
 /// puts a deleted or edited certificate Secret back at once.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class FailFastTests : IAsyncLifetime
+public sealed class FailFastTests() : FakeApiServerTest("sidecar-injector")
 {
     private static readonly ResourceType Secrets = ResourceType.Get("secrets");
     private readonly CriticalLogs logs = new();
     private readonly CancellationTokenSource stop = new();
-    private FakeKubeApiServer server = null!;
-    private WebApplication? app;
 
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        server = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
-        server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace("sidecar-injector"));
+        await base.InitializeAsync();
         server.Store.Create(ResourceType.Get("sidecarpolicies", "sidecarinjector.io"), null, Objects.Policy("logs"));
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         await stop.CancelAsync();
-        if (app is not null)
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
-
-        await server.DisposeAsync();
+        await base.DisposeAsync();
         stop.Dispose();
     }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Informers;
@@ -15,34 +14,12 @@ namespace SidecarInjector.Operator.Tests.Informers;
 /// events; they must cost no reconcile, no selector evaluation and no API call.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class PodChurnTests : IAsyncLifetime
+public sealed class PodChurnTests() : FakeApiServerTest("sidecar-injector", "default", "apps", "other")
 {
     private const string StaleHash = "0000000000000000";
     private static readonly ResourceType Policies = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");
     private static readonly ResourceType Pods = ResourceType.Get("pods");
     private readonly string prefix = $"churn-{Guid.NewGuid():N}"[..14];
-    private FakeKubeApiServer server = null!;
-    private WebApplication? app;
-
-    public async ValueTask InitializeAsync()
-    {
-        server = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
-        foreach (var ns in new[] { "sidecar-injector", "default", "apps", "other" })
-        {
-            server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace(ns));
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (app is not null)
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
-
-        await server.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_pod_status_update_costs_no_reconcile_no_evaluation_and_no_write()

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Tests.TestSupport;
 using SidecarInjector.SidecarConfig.Serialization;
@@ -10,33 +9,11 @@ namespace SidecarInjector.Operator.Tests.Reconcilers;
 
 /// <summary>Events about SidecarPolicies, with the operator configured as the shipped install configures it.</summary>
 [Trait("Category", "Integration")]
-public sealed class EventRecorderTests : IAsyncLifetime
+public sealed class EventRecorderTests() : FakeApiServerTest(InstallNamespace, "default")
 {
     private const string InstallNamespace = "sidecar-injector";
     private static readonly ResourceType Policies = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");
     private static readonly ResourceType Events = ResourceType.Get("events", "events.k8s.io");
-    private FakeKubeApiServer server = null!;
-    private WebApplication? app;
-
-    public async ValueTask InitializeAsync()
-    {
-        server = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
-        foreach (var ns in new[] { InstallNamespace, "default" })
-        {
-            server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace(ns));
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (app is not null)
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
-
-        await server.DisposeAsync();
-    }
 
     [Fact]
     public async Task The_shipped_install_writes_events_about_policies_that_the_api_server_accepts()

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Operator.Hosting;
@@ -14,7 +13,7 @@ namespace SidecarInjector.Operator.Tests.Reconcilers;
 
 /// <summary>A policy created after its pods: the pods it selects run without its sidecars and are counted, told and (Auto) repaired.</summary>
 [Trait("Category", "Integration")]
-public sealed class MissedPodsTests : IAsyncLifetime
+public sealed class MissedPodsTests() : FakeApiServerTest("sidecar-injector", "default", "apps")
 {
     private static readonly ResourceType Policies = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");
     private static readonly ResourceType Deployments = ResourceType.Get("deployments", "apps");
@@ -22,17 +21,10 @@ public sealed class MissedPodsTests : IAsyncLifetime
     private static readonly ResourceType Pods = ResourceType.Get("pods");
     private static readonly ResourceType Events = ResourceType.Get("events", "events.k8s.io");
     private readonly string policy = $"missed-{Guid.NewGuid():N}"[..20];
-    private FakeKubeApiServer server = null!;
-    private WebApplication? app;
 
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        server = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
-        foreach (var ns in new[] { "sidecar-injector", "default", "apps" })
-        {
-            server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace(ns));
-        }
-
+        await base.InitializeAsync();
         // Pods that were there before the policy: three opted in (a Deployment's, a Job's, a bare one),
         // and three that are not missed: not opted in, opted out, and in the install namespace.
         server.Store.Create(Deployments, "apps", Objects.Deployment("web", "apps"));
@@ -44,17 +36,6 @@ public sealed class MissedPodsTests : IAsyncLifetime
         server.Store.Create(Pods, "apps", Objects.Pod("plain", "apps"));
         server.Store.Create(Pods, "apps", Objects.Pod("opted-out", "apps", annotations: new JsonObject { [Annotations.Inject] = "false" }));
         server.Store.Create(Pods, "sidecar-injector", OptedIn("webhook-x", "sidecar-injector"));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (app is not null)
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
-
-        await server.DisposeAsync();
     }
 
     [Fact]

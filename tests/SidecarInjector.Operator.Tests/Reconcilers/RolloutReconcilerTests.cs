@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Rollout;
@@ -12,7 +11,7 @@ using SidecarInjector.Tests.Shared;
 namespace SidecarInjector.Operator.Tests.Reconcilers;
 
 [Trait("Category", "Integration")]
-public sealed class RolloutReconcilerTests : IAsyncLifetime
+public sealed class RolloutReconcilerTests() : FakeApiServerTest("sidecar-injector", "default", "apps", "shop")
 {
     private const string StaleHash = "0000000000000000";
     private static readonly ResourceType Policies = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");
@@ -20,28 +19,6 @@ public sealed class RolloutReconcilerTests : IAsyncLifetime
     private static readonly ResourceType ReplicaSets = ResourceType.Get("replicasets", "apps");
     private static readonly ResourceType Pods = ResourceType.Get("pods");
     private readonly string policy = $"rollout-{Guid.NewGuid():N}"[..20];
-    private FakeKubeApiServer server = null!;
-    private WebApplication? app;
-
-    public async ValueTask InitializeAsync()
-    {
-        server = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
-        foreach (var ns in new[] { "sidecar-injector", "default", "apps", "shop" })
-        {
-            server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace(ns));
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (app is not null)
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
-
-        await server.DisposeAsync();
-    }
 
     [Fact]
     public async Task Auto_restarts_the_owning_deployment_of_outdated_pods_once()

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using SidecarInjector.Operator.Hosting;
 using SidecarInjector.Operator.Rollout;
 using SidecarInjector.Operator.Tests.TestSupport;
@@ -13,34 +12,12 @@ namespace SidecarInjector.Operator.Tests.Reconcilers;
 /// namespace freed when they stall or time out, each with an Event, so other workloads still roll out.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class RolloutStallTests : IAsyncLifetime
+public sealed class RolloutStallTests() : FakeApiServerTest("sidecar-injector", "default", "apps")
 {
     private const string StaleHash = "0000000000000000";
     private static readonly ResourceType Policies = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");
     private static readonly ResourceType Pods = ResourceType.Get("pods");
     private readonly string policy = $"stall-{Guid.NewGuid():N}"[..20];
-    private FakeKubeApiServer server = null!;
-    private WebApplication? app;
-
-    public async ValueTask InitializeAsync()
-    {
-        server = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
-        foreach (var ns in new[] { "sidecar-injector", "default", "apps" })
-        {
-            server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace(ns));
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (app is not null)
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
-
-        await server.DisposeAsync();
-    }
 
     [Theory]
     [InlineData("StatefulSet", WorkloadState.OnDelete, "OnDelete")]

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging.Abstractions;
 using SidecarInjector.Operator.Certificates;
 using SidecarInjector.Operator.Hosting;
@@ -13,32 +12,17 @@ namespace SidecarInjector.Operator.Tests.Reconcilers;
 
 /// <summary>The webhook configuration against a fake API server that stores and validates it as kube-apiserver does.</summary>
 [Trait("Category", "Integration")]
-public sealed class WebhookConfigurationReconcilerTests : IAsyncLifetime
+public sealed class WebhookConfigurationReconcilerTests() : FakeApiServerTest("sidecar-injector", "apps")
 {
     private const string ConfigurationPath = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/sidecar-injector";
     private static readonly ResourceType Policies = ResourceType.Get("sidecarpolicies", "sidecarinjector.io");
     private static readonly ResourceType Webhooks = ResourceType.Get("mutatingwebhookconfigurations", "admissionregistration.k8s.io");
     private readonly CancellationTokenSource stop = new();
-    private FakeKubeApiServer server = null!;
-    private WebApplication? app;
 
-    public async ValueTask InitializeAsync()
-    {
-        server = await FakeKubeApiServer.StartAsync(TestContext.Current.CancellationToken);
-        server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace("sidecar-injector"));
-        server.Store.Create(ResourceType.Get("namespaces"), null, Objects.Namespace("apps"));
-    }
-
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         await stop.CancelAsync();
-        if (app is not null)
-        {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
-
-        await server.DisposeAsync();
+        await base.DisposeAsync();
         stop.Dispose();
     }
 
