@@ -60,21 +60,7 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
     public async Task Injects_a_pod_through_the_real_webhook_then_counts_it_injected_and_outdated()
     {
         var ct = TestContext.Current.CancellationToken;
-        operatorApp = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
-        {
-            o.Identity = "e2e";
-            o.HealthPort = 0;
-            o.InstallNamespace = InstallNamespace;
-            // The first admission is the webhook's cold start (JIT, TLS); past the timeout the Ignore policy would admit the pod uninjected.
-            o.WebhookTimeoutSeconds = 10;
-        });
-        await operatorApp.StartAsync(ct);
-        server.Store.Create(Policies, null, Objects.Policy("logs"));
-        await Eventually.HoldsAsync(
-            () => server.Store.Get(Webhooks, null, "sidecar-injector")?["webhooks"]?[0]?["clientConfig"]?["caBundle"] is not null,
-            "the operator's webhook configuration with a caBundle");
-
-        var webhookPort = await StartWebhookAsync(ct);
+        var webhookPort = await StartOperatorAndWebhookAsync(Objects.Policy("logs"), ct);
         var dispatcher = new MutatingWebhookDispatcher(server.Store, (ns, name, port) =>
             (ns, name, port) == (InstallNamespace, "sidecar-injector-webhook", 443)
                 ? new IPEndPoint(IPAddress.Loopback, webhookPort)
@@ -121,19 +107,7 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
     public async Task Pods_created_while_the_webhook_is_down_are_missed_until_replaced_once_it_is_back()
     {
         var ct = TestContext.Current.CancellationToken;
-        operatorApp = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
-        {
-            o.Identity = "e2e";
-            o.HealthPort = 0;
-            o.InstallNamespace = InstallNamespace;
-            o.WebhookTimeoutSeconds = 10;
-        });
-        await operatorApp.StartAsync(ct);
-        server.Store.Create(Policies, null, Objects.Policy("logs"));
-        await Eventually.HoldsAsync(
-            () => server.Store.Get(Webhooks, null, "sidecar-injector")?["webhooks"]?[0]?["clientConfig"]?["caBundle"] is not null,
-            "the operator's webhook configuration with a caBundle");
-        var webhookPort = await StartWebhookAsync(ct);
+        var webhookPort = await StartOperatorAndWebhookAsync(Objects.Policy("logs"), ct);
 
         // The webhook's Service has no ready endpoints: failurePolicy Ignore admits the pod as it is.
         var up = false;
@@ -171,22 +145,10 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
     public async Task A_pods_overrides_are_injected_a_refused_one_still_admits_the_pod_and_changing_them_marks_the_pod_outdated()
     {
         var ct = TestContext.Current.CancellationToken;
-        operatorApp = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
-        {
-            o.Identity = "e2e";
-            o.HealthPort = 0;
-            o.InstallNamespace = InstallNamespace;
-            o.WebhookTimeoutSeconds = 10;
-        });
-        await operatorApp.StartAsync(ct);
         var tunable = Objects.Policy("logs");
         tunable["spec"]!["failurePolicy"] = "Fail";
         tunable["spec"]!["overrides"] = JsonNode.Parse("""[{"sidecar": "log-shipper", "resources": {"limits": {"max": {"cpu": "500m", "memory": "128Mi"}}}}]""");
-        server.Store.Create(Policies, null, tunable);
-        await Eventually.HoldsAsync(
-            () => server.Store.Get(Webhooks, null, "sidecar-injector")?["webhooks"]?[0]?["clientConfig"]?["caBundle"] is not null,
-            "the operator's webhook configuration with a caBundle");
-        var webhookPort = await StartWebhookAsync(ct);
+        var webhookPort = await StartOperatorAndWebhookAsync(tunable, ct);
         server.MutatingAdmission = new MutatingWebhookDispatcher(server.Store, (_, _, _) => new IPEndPoint(IPAddress.Loopback, webhookPort)).AdmitAsync;
         using var client = server.CreateClient();
 
@@ -215,6 +177,28 @@ public sealed class OperatorAndWebhookTests : IAsyncLifetime
         }, statusOnly: false);
         await Eventually.HoldsAsync(() => Status()?["outdatedPods"]?.GetValue<int>() == 1, "status.outdatedPods = 1 after the pod's overrides changed");
         Assert.Equal(TemplateHash.Compute(KubernetesJson.Deserialize<SidecarPolicy>(server.Store.Get(Policies, null, "logs")!.ToJsonString()).Spec), Status()!["templateHash"]!.GetValue<string>());
+    }
+
+    /// <summary>
+    /// The operator (its first admission is the webhook's cold start, JIT and TLS: past a short timeout the
+    /// Ignore policy would admit the pod uninjected), the policy, and once the operator has written the
+    /// webhook configuration with its caBundle, the webhook serving the operator's certificate; its port.
+    /// </summary>
+    private async Task<int> StartOperatorAndWebhookAsync(JsonObject policy, CancellationToken ct)
+    {
+        operatorApp = OperatorHost.Build([], server.CreateClient(ServiceAccount.Operator), o =>
+        {
+            o.Identity = "e2e";
+            o.HealthPort = 0;
+            o.InstallNamespace = InstallNamespace;
+            o.WebhookTimeoutSeconds = 10;
+        });
+        await operatorApp.StartAsync(ct);
+        server.Store.Create(Policies, null, policy);
+        await Eventually.HoldsAsync(
+            () => server.Store.Get(Webhooks, null, "sidecar-injector")?["webhooks"]?[0]?["clientConfig"]?["caBundle"] is not null,
+            "the operator's webhook configuration with a caBundle");
+        return await StartWebhookAsync(ct);
     }
 
     /// <summary>The webhook in in-cluster mode against the fake API server, serving the operator's certificate.</summary>
