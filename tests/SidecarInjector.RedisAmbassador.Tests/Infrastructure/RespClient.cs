@@ -22,6 +22,23 @@ internal sealed class RespClient : IDisposable
         return new RespClient(tcp);
     }
 
+    /// <summary>
+    /// Sends raw bytes on a new connection and reads until the ambassador closes it (at most 30 s),
+    /// as Latin-1 so every byte shows as one character.
+    /// </summary>
+    public static async Task<string> SendAndReadToEndAsync(System.Net.IPEndPoint endPoint, byte[] request)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(endPoint, TestContext.Current.CancellationToken);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(request, TestContext.Current.CancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        using var reply = new MemoryStream();
+        await stream.CopyToAsync(reply, timeout.Token);
+        return Encoding.Latin1.GetString(reply.ToArray());
+    }
+
     public static byte[] Encode(params string[] parts)
     {
         var text = new StringBuilder($"*{parts.Length}\r\n");

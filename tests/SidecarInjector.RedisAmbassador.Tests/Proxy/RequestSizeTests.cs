@@ -21,8 +21,8 @@ public sealed class RequestSizeTests
         // Only the header: neither waits for the 2 MB it announces.
         var header = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n"u8.ToArray();
 
-        var fromRedis = await SendAndReadToEndAsync(new IPEndPoint(IPAddress.Loopback, redis.Port), header);
-        var fromAmbassador = await SendAndReadToEndAsync(ambassador.EndPoint, header);
+        var fromRedis = await RespClient.SendAndReadToEndAsync(new IPEndPoint(IPAddress.Loopback, redis.Port), header);
+        var fromAmbassador = await RespClient.SendAndReadToEndAsync(ambassador.EndPoint, header);
 
         Assert.Equal("-ERR Protocol error: invalid bulk length\r\n", fromRedis);
         Assert.Equal(fromRedis, fromAmbassador);
@@ -148,18 +148,5 @@ public sealed class RequestSizeTests
         using var http = new HttpClient();
         var metrics = http.GetStringAsync($"http://127.0.0.1:{adminPort}/metrics", TestContext.Current.CancellationToken).GetAwaiter().GetResult();
         return metrics.Split('\n').FirstOrDefault(l => l.StartsWith("redis_ambassador_client_connections ", StringComparison.Ordinal)) ?? "unknown";
-    }
-
-    private static async Task<string> SendAndReadToEndAsync(IPEndPoint endPoint, byte[] request)
-    {
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(endPoint, TestContext.Current.CancellationToken);
-        var stream = tcp.GetStream();
-        await stream.WriteAsync(request, TestContext.Current.CancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        using var reply = new MemoryStream();
-        await stream.CopyToAsync(reply, timeout.Token);
-        return Encoding.ASCII.GetString(reply.ToArray());
     }
 }

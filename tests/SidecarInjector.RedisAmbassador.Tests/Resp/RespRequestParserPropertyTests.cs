@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using CsCheck;
@@ -132,7 +131,7 @@ public sealed partial class RespRequestParserPropertyTests
             async input =>
             {
                 var expected = "-ERR Protocol error: " + ParseAll(input, []).Error;
-                var answer = await SendAndReadToEndAsync(endPoint, input);
+                var answer = await RespClient.SendAndReadToEndAsync(endPoint, input);
                 Assert.Equal(expected, answer.Split("\r\n", StringSplitOptions.RemoveEmptyEntries)[^1]);
             },
             iter: 60,
@@ -215,18 +214,6 @@ public sealed partial class RespRequestParserPropertyTests
 
     private static string Print((byte[] Input, int[] Splits) t) => $"{Show(t.Input)} split at [{string.Join(", ", t.Splits)}]";
 
-    private static async Task<string> SendAndReadToEndAsync(IPEndPoint endPoint, byte[] request)
-    {
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(endPoint, TestContext.Current.CancellationToken);
-        var stream = tcp.GetStream();
-        await stream.WriteAsync(request, TestContext.Current.CancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        using var reply = new MemoryStream();
-        await stream.CopyToAsync(reply, timeout.Token);
-        return Encoding.Latin1.GetString(reply.ToArray());
-    }
 
     // Redis's own messages (networking.c), and the one the ambassador adds for an inline NUL.
     [GeneratedRegex(@"^(invalid multibulk length|invalid bulk length|too big mbulk count string|too big bulk count string|too big inline request|unbalanced quotes in request|expected '\$', got '.'|NUL byte in inline request)$", RegexOptions.Singleline)]
