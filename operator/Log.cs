@@ -30,12 +30,6 @@ internal static partial class Log
     [LoggerMessage(8, LogLevel.Warning, "Could not record event {Reason} on {Kind} {Name}: {Error}")]
     public static partial void EventFailed(ILogger logger, string kind, string name, string reason, string error);
 
-    [LoggerMessage(9, LogLevel.Information, "Informer {Resource}: {Kind} at resourceVersion {ResourceVersion} {Detail}")]
-    public static partial void InformerNotice(ILogger logger, string resource, string kind, string? resourceVersion, string detail);
-
-    [LoggerMessage(10, LogLevel.Warning, "Informer {Resource}: {Kind} at resourceVersion {ResourceVersion}, retrying in {Delay}: {Error}")]
-    public static partial void InformerError(ILogger logger, string resource, string kind, string? resourceVersion, TimeSpan? delay, string error);
-
     [LoggerMessage(11, LogLevel.Information, "Leader election: {Identity} started leading (Lease {Namespace}/{Lease})")]
     public static partial void StartedLeading(ILogger logger, string identity, string @namespace, string lease);
 

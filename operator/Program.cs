@@ -13,8 +13,10 @@ root.SetAction(async (_, cancellationToken) =>
     try
     {
         var app = OperatorHost.Build(args);
+        // Resolved before RunAsync: it disposes the services on the way out.
+        var exit = app.Services.GetRequiredService<OperatorExit>();
         await app.RunAsync(cancellationToken);
-        return app.Services.GetRequiredService<OperatorExit>().Code;
+        return exit.Code;
     }
     catch (OperatorConfigurationException e)
     {

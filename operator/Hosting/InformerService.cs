@@ -25,17 +25,10 @@ public sealed class InformerService(ClusterInformers informers, ControllerQueues
         }
     }
 
-    /// <summary>Counts every informer notice and logs the ones a person needs to see.</summary>
+    /// <summary>Counts every informer notice and logs it the way the webhook does (<see cref="InformerNoticeLog"/>).</summary>
     public static Action<InformerNotice> NoticeLogger(OperatorMetrics metrics, ILogger logger) => notice =>
     {
         metrics.InformerEvents.WithLabels(notice.Resource, notice.Kind.ToString()).Inc();
-        if (notice.Kind is InformerNoticeKind.Error or InformerNoticeKind.HandlerError)
-        {
-            Log.InformerError(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion, notice.Delay, notice.Error?.Message ?? "the watch ended at once");
-        }
-        else if (notice.Kind is not InformerNoticeKind.WatchStarted and not InformerNoticeKind.WatchClosed)
-        {
-            Log.InformerNotice(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion, notice.Count is { } n ? $"({n} objects)" : string.Empty);
-        }
+        InformerNoticeLog.Write(logger, notice);
     };
 }

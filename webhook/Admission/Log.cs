@@ -61,13 +61,4 @@ internal static partial class Log
 
     [ZLoggerMessage(24, LogLevel.Warning, "No --tls-cert/--tls-key: wrote a self-signed certificate to {CertFile} (key {KeyFile}); pass it to curl --cacert")]
     public static partial void SelfSignedCertificateWritten(ILogger logger, string CertFile, string KeyFile);
-
-    [ZLoggerMessage(30, LogLevel.Information, "{Resource} informer: {Notice} (resourceVersion {ResourceVersion}, {ObjectCount} objects)")]
-    public static partial void InformerNotice(ILogger logger, string Resource, string Notice, string? ResourceVersion, int? ObjectCount);
-
-    [ZLoggerMessage(32, LogLevel.Debug, "{Resource} informer: {Notice} (resourceVersion {ResourceVersion})")]
-    public static partial void InformerWatch(ILogger logger, string Resource, string Notice, string? ResourceVersion);
-
-    [ZLoggerMessage(31, LogLevel.Warning, "{Resource} informer: {Notice}, retrying in {Delay}")]
-    public static partial void InformerError(ILogger logger, Exception? exception, string Resource, string Notice, TimeSpan? Delay);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -88,6 +89,76 @@ public sealed class FailFastTests() : FakeApiServerTest("sidecar-injector")
 
         await AssertStoppedAsync("lost the Lease");
         Assert.False(app.Services.GetRequiredService<LeaderElectionService>().IsLeader);
+    }
+
+    [Fact]
+    public async Task The_operator_process_exits_with_code_1_and_no_crash_when_it_loses_the_Lease()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var kubeconfig = Path.Combine(Path.GetTempPath(), $"failfast-{Guid.NewGuid():N}.kubeconfig");
+        await File.WriteAllTextAsync(kubeconfig, $$$"""
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: fake, cluster: {server: "{{{server.BaseAddress.ToString().TrimEnd('/')}}}"}}]
+            users: [{name: operator, user: {token: {{{server.ClientConfiguration(ServiceAccount.Operator).AccessToken}}}}}]
+            contexts: [{name: fake, context: {cluster: fake, user: operator}}]
+            current-context: fake
+            """, ct);
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "sidecar-injector-operator")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["Operator__Kubeconfig"] = kubeconfig;
+        start.Environment["Operator__HealthPort"] = "0";
+        start.Environment["Operator__Identity"] = "process";
+        start.Environment["Operator__LeaseDuration"] = "00:00:03";
+        start.Environment["Operator__RenewDeadline"] = "00:00:02";
+        start.Environment["Operator__RetryPeriod"] = "00:00:00.300";
+        var output = new ConcurrentQueue<string>();
+        using var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? string.Empty);
+        process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? string.Empty);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var leases = ResourceType.Get("leases", "coordination.k8s.io");
+            // Its own word that it leads: the Lease naming it is not enough (under load an acquire can
+            // land on the server after the client gave up on it, and it then leads only on a later try).
+            await Eventually.HoldsAsync(
+                () => output.Any(l => l.Contains("process started leading", StringComparison.Ordinal)),
+                "the process leading",
+                TimeSpan.FromSeconds(60));
+            server.Store.Update(leases, "sidecar-injector", "sidecar-injector-operator", lease =>
+            {
+                lease["spec"]!["holderIdentity"] = "someone-else";
+                lease["spec"]!["leaseDurationSeconds"] = 3600;
+                lease["spec"]!["renewTime"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", System.Globalization.CultureInfo.InvariantCulture);
+                return lease;
+            }, statusOnly: false);
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(60));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                Assert.Fail($"the operator did not exit within 60 s of losing the Lease; its output:\n{string.Join('\n', output)}");
+            }
+
+            var lines = string.Join('\n', output);
+            Assert.True(process.ExitCode == 1, $"exit code {process.ExitCode}, output:\n{lines}");
+            Assert.Contains("lost the Lease", lines, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", lines, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            File.Delete(kubeconfig);
+        }
     }
 
     [Fact]

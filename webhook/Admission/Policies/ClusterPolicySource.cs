@@ -152,20 +152,5 @@ public sealed class ClusterPolicySource : BackgroundService, IPolicySource
     private ResourceInformerOptions Informer(ResourceInformerOptions? template, Func<object, object>? transform) =>
         (template ?? new ResourceInformerOptions()).With(transform, OnNotice);
 
-    private void OnNotice(InformerNotice notice)
-    {
-        if (notice.Kind is InformerNoticeKind.Error or InformerNoticeKind.HandlerError)
-        {
-            Log.InformerError(logger, notice.Error, notice.Resource, notice.Error?.Message ?? notice.Kind.ToString(), notice.Delay);
-        }
-        else if (notice.Kind is InformerNoticeKind.WatchStarted or InformerNoticeKind.WatchClosed)
-        {
-            // Every watch ends at its timeoutSeconds and starts again: routine, not news.
-            Log.InformerWatch(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion);
-        }
-        else
-        {
-            Log.InformerNotice(logger, notice.Resource, notice.Kind.ToString(), notice.ResourceVersion, notice.Count);
-        }
-    }
+    private void OnNotice(InformerNotice notice) => InformerNoticeLog.Write(logger, notice);
 }
