@@ -95,6 +95,32 @@ public sealed class CertificateAuthorityTests
     }
 
     [Fact]
+    public void A_serving_certificate_lasts_the_asked_validity_when_its_CA_outlives_it()
+    {
+        using var ca = CertificateAuthority.CreateCa(Now, TimeSpan.FromDays(30));
+        using var leaf = CertificateAuthority.IssueServing(ca, Names, Now.AddDays(1), TimeSpan.FromDays(3));
+        Assert.Equal(Now.AddDays(4), new DateTimeOffset(leaf.NotAfter.ToUniversalTime()));
+        Assert.True(CertificateAuthority.IsValidAt(leaf, Now.AddDays(1)));
+        Assert.InRange(CertificateAuthority.RenewAt(leaf), Now.AddDays(2.9), Now.AddDays(3));
+    }
+
+    [Fact]
+    public void A_serving_certificate_read_back_from_PEM_keeps_its_key_and_names_and_chains_to_the_CA_bundle()
+    {
+        using var ca = CertificateAuthority.CreateCa(Now, TimeSpan.FromDays(30));
+        using var leaf = CertificateAuthority.IssueServing(ca, Names, Now, TimeSpan.FromDays(3));
+        var cert = Encoding.ASCII.GetBytes(CertificateAuthority.CertificatePem(leaf));
+        using var loaded = CertificateAuthority.TryLoad(cert, Encoding.ASCII.GetBytes(CertificateAuthority.KeyPem(leaf)));
+        var bundle = CertificateAuthority.LoadBundle(Encoding.ASCII.GetBytes(CertificateAuthority.CertificatePem(ca)));
+
+        Assert.NotNull(loaded);
+        Assert.True(loaded.HasPrivateKey);
+        Assert.Equal(Names, loaded.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single().EnumerateDnsNames());
+        Assert.True(CertificateAuthority.IsIssuedBy(loaded, Assert.Single(bundle)));
+        Assert.Null(CertificateAuthority.TryLoad(cert, Encoding.ASCII.GetBytes(CertificateAuthority.KeyPem(ca))));
+    }
+
+    [Fact]
     public void A_key_PEM_needs_a_private_key()
     {
         using var ca = CertificateAuthority.CreateCa(Now, TimeSpan.FromDays(30));
