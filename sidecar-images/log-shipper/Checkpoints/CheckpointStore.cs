@@ -12,16 +12,16 @@ internal sealed class CheckpointStore
 {
     public const string FileName = "checkpoints.json";
 
-    private readonly string _path;
-    private readonly string _temporaryPath;
-    private readonly Dictionary<FileIdentity, FilePosition> _positions;
-    private readonly Lock _lock = new();
+    private readonly string path;
+    private readonly string temporaryPath;
+    private readonly Dictionary<FileIdentity, FilePosition> positions;
+    private readonly Lock gate = new();
 
     private CheckpointStore(string directory, Dictionary<FileIdentity, FilePosition> positions)
     {
-        _path = Path.Combine(directory, FileName);
-        _temporaryPath = _path + ".tmp";
-        _positions = positions;
+        path = Path.Combine(directory, FileName);
+        temporaryPath = path + ".tmp";
+        this.positions = positions;
     }
 
     /// <summary>Opens the store, checking that the directory is writable.</summary>
@@ -64,25 +64,25 @@ internal sealed class CheckpointStore
 
     public FilePosition? Find(FileIdentity identity)
     {
-        lock (_lock)
+        lock (gate)
         {
-            return _positions.GetValueOrDefault(identity);
+            return positions.GetValueOrDefault(identity);
         }
     }
 
     public List<FileIdentity> Identities()
     {
-        lock (_lock)
+        lock (gate)
         {
-            return [.. _positions.Keys];
+            return [.. positions.Keys];
         }
     }
 
     public long AcknowledgedOffset(FileIdentity identity)
     {
-        lock (_lock)
+        lock (gate)
         {
-            return _positions.TryGetValue(identity, out var position) ? position.Offset : 0;
+            return positions.TryGetValue(identity, out var position) ? position.Offset : 0;
         }
     }
 
@@ -95,23 +95,23 @@ internal sealed class CheckpointStore
         }
 
         CheckpointDocument document;
-        lock (_lock)
+        lock (gate)
         {
             foreach (var (identity, position) in updates)
             {
                 if (position.Closed)
                 {
-                    _positions.Remove(identity);
+                    positions.Remove(identity);
                 }
                 else
                 {
-                    _positions[identity] = position;
+                    positions[identity] = position;
                 }
             }
 
             document = new CheckpointDocument
             {
-                Files = [.. _positions.Select(p => new CheckpointEntry
+                Files = [.. positions.Select(p => new CheckpointEntry
                 {
                     Device = p.Key.Device,
                     Inode = p.Key.Inode,
@@ -123,13 +123,13 @@ internal sealed class CheckpointStore
             };
         }
 
-        using (var stream = new FileStream(_temporaryPath, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
+        using (var stream = new FileStream(temporaryPath, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
         {
             // No fsync: the page cache survives a crash or kill -9 of the process, and the state volume
             // (an emptyDir) does not outlive the node anyway, so an fsync per batch would buy nothing.
             JsonSerializer.Serialize(stream, document, CheckpointJsonContext.Default.CheckpointDocument);
         }
 
-        File.Move(_temporaryPath, _path, overwrite: true);
+        File.Move(temporaryPath, path, overwrite: true);
     }
 }

@@ -32,7 +32,7 @@ internal static class ShipperApplication
 
         var app = builder.Build();
         app.MapShipperEndpoints(registry);
-        app.Lifetime.ApplicationStarted.Register(() => app.Logger.Started(
+        app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger,
             config.Sink.Type.ToString().ToLowerInvariant(), string.Join(",", config.Paths), config.StateDir, config.HealthPort));
         return app;
     }

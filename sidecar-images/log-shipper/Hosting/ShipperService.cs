@@ -19,37 +19,37 @@ internal sealed class ShipperService(
     IHostApplicationLifetime lifetime,
     ILogger<ShipperService> logger) : IHostedService, IDisposable
 {
-    private readonly CancellationTokenSource _stopReading = new();
-    private readonly CancellationTokenSource _abort = new();
-    private Task _reading = Task.CompletedTask;
-    private Task _sending = Task.CompletedTask;
+    private readonly CancellationTokenSource stopReading = new();
+    private readonly CancellationTokenSource abort = new();
+    private Task reading = Task.CompletedTask;
+    private Task sending = Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _reading = Task.Run(() => tailer.RunAsync(queue.Writer, _stopReading.Token, _abort.Token), CancellationToken.None);
-        _sending = Task.Run(() => sender.RunAsync(queue.Reader, _abort.Token), CancellationToken.None);
+        reading = Task.Run(() => tailer.RunAsync(queue.Writer, stopReading.Token, abort.Token), CancellationToken.None);
+        sending = Task.Run(() => sender.RunAsync(queue.Reader, abort.Token), CancellationToken.None);
         _ = WatchAsync();
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        logger.Stopping();
-        await _stopReading.CancelAsync();
+        Log.Stopping(logger);
+        await stopReading.CancelAsync();
         try
         {
-            await Task.WhenAll(_reading, _sending).WaitAsync(cancellationToken);
-            logger.Stopped();
+            await Task.WhenAll(reading, sending).WaitAsync(cancellationToken);
+            Log.Stopped(logger);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            logger.StopTimedOut();
-            await _abort.CancelAsync();
-            await Task.WhenAll(_reading, _sending).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            Log.StopTimedOut(logger);
+            await abort.CancelAsync();
+            await Task.WhenAll(reading, sending).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.PipelineFailed(e);
+            Log.PipelineFailed(logger, e);
         }
         finally
         {
@@ -59,16 +59,16 @@ internal sealed class ShipperService(
 
     public void Dispose()
     {
-        _stopReading.Dispose();
-        _abort.Dispose();
+        stopReading.Dispose();
+        abort.Dispose();
     }
 
     private async Task WatchAsync()
     {
-        var finished = await Task.WhenAny(_reading, _sending);
-        if (finished.IsFaulted && !_stopReading.IsCancellationRequested)
+        var finished = await Task.WhenAny(reading, sending);
+        if (finished.IsFaulted && !stopReading.IsCancellationRequested)
         {
-            logger.PipelineFailed(finished.Exception!.GetBaseException());
+            Log.PipelineFailed(logger, finished.Exception!.GetBaseException());
             health.PipelineFailed = true;
             Environment.ExitCode = 1;
             lifetime.StopApplication();

@@ -39,6 +39,8 @@ internal static class ShipperServiceCollectionExtensions
         services.AddSingleton<SinkHealth>();
         services.AddSingleton(_ => new RecordEncoder(config.Format, pod));
         services.AddSingleton<FileDiscovery>();
+        services.AddSingleton<RotationDetector>();
+        services.AddSingleton<LineReader>();
         services.AddSingleton<FileTailer>();
         services.AddSingleton<BatchSender>();
         services.AddHostedService<ShipperService>();

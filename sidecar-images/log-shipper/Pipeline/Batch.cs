@@ -10,10 +10,10 @@ namespace SidecarInjector.LogShipper.Pipeline;
 /// </summary>
 internal sealed class Batch : IBufferWriter<byte>
 {
-    private byte[] _buffer;
-    private int _length;
+    private byte[] buffer;
+    private int length;
 
-    public Batch(int capacity) => _buffer = new byte[capacity];
+    public Batch(int capacity) => buffer = new byte[capacity];
 
     public List<LogRecord> Records { get; } = [];
 
@@ -21,15 +21,15 @@ internal sealed class Batch : IBufferWriter<byte>
 
     public Dictionary<FileIdentity, FilePosition> Positions { get; } = [];
 
-    public int ByteCount => _length;
+    public int ByteCount => length;
 
     public long FirstRecordTicks { get; set; }
 
-    public ReadOnlyMemory<byte> Ndjson => _buffer.AsMemory(0, _length);
+    public ReadOnlyMemory<byte> Ndjson => buffer.AsMemory(0, length);
 
-    public ReadOnlyMemory<byte> Json(in LogRecord record) => _buffer.AsMemory(record.Start, record.Length);
+    public ReadOnlyMemory<byte> Json(in LogRecord record) => buffer.AsMemory(record.Start, record.Length);
 
-    public ReadOnlySpan<byte> JsonSpan(in LogRecord record) => _buffer.AsSpan(record.Start, record.Length);
+    public ReadOnlySpan<byte> JsonSpan(in LogRecord record) => buffer.AsSpan(record.Start, record.Length);
 
     public bool IsEmpty => Records.Count == 0 && Positions.Count == 0;
 
@@ -51,38 +51,38 @@ internal sealed class Batch : IBufferWriter<byte>
     /// <summary>Marks the bytes written since <paramref name="start"/> (the record's JSON and its newline) as one record.</summary>
     public void AddRecord(int start, long timeUnixNano, int source)
     {
-        Records.Add(new LogRecord(start, _length - start - 1, timeUnixNano, source));
+        Records.Add(new LogRecord(start, length - start - 1, timeUnixNano, source));
     }
 
     public void Write(ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(GetSpan(bytes.Length));
-        _length += bytes.Length;
+        length += bytes.Length;
     }
 
     public void Write(byte value)
     {
         GetSpan(1)[0] = value;
-        _length++;
+        length++;
     }
 
-    public void Advance(int count) => _length += count;
+    public void Advance(int count) => length += count;
 
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         Ensure(sizeHint);
-        return _buffer.AsMemory(_length);
+        return buffer.AsMemory(length);
     }
 
     public Span<byte> GetSpan(int sizeHint = 0)
     {
         Ensure(sizeHint);
-        return _buffer.AsSpan(_length);
+        return buffer.AsSpan(length);
     }
 
     public void Reset()
     {
-        _length = 0;
+        length = 0;
         Records.Clear();
         Sources.Clear();
         Positions.Clear();
@@ -92,9 +92,9 @@ internal sealed class Batch : IBufferWriter<byte>
     private void Ensure(int sizeHint)
     {
         sizeHint = Math.Max(sizeHint, 1);
-        if (_buffer.Length - _length < sizeHint)
+        if (buffer.Length - length < sizeHint)
         {
-            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + sizeHint));
+            Array.Resize(ref buffer, Math.Max(buffer.Length * 2, length + sizeHint));
         }
     }
 }

@@ -15,23 +15,23 @@ namespace SidecarInjector.LogShipper.Pipeline;
 /// </summary>
 internal sealed class BatchSender
 {
-    private readonly ILogSink _sink;
-    private readonly CheckpointStore _store;
-    private readonly BatchPool _pool;
-    private readonly ShipperMetrics _metrics;
-    private readonly SinkHealth _health;
-    private readonly ILogger<BatchSender> _logger;
-    private readonly ResiliencePipeline _retry;
+    private readonly ILogSink sink;
+    private readonly CheckpointStore store;
+    private readonly BatchPool pool;
+    private readonly ShipperMetrics metrics;
+    private readonly SinkHealth health;
+    private readonly ILogger<BatchSender> logger;
+    private readonly ResiliencePipeline retry;
 
     public BatchSender(LoggingConfig config, ILogSink sink, CheckpointStore store, BatchPool pool, ShipperMetrics metrics, SinkHealth health, ILogger<BatchSender> logger)
     {
-        _sink = sink;
-        _store = store;
-        _pool = pool;
-        _metrics = metrics;
-        _health = health;
-        _logger = logger;
-        _retry = new ResiliencePipelineBuilder()
+        this.sink = sink;
+        this.store = store;
+        this.pool = pool;
+        this.metrics = metrics;
+        this.health = health;
+        this.logger = logger;
+        retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<SinkException>(e => e.Retryable),
@@ -44,10 +44,10 @@ internal sealed class BatchSender
                 OnRetry = args =>
                 {
                     var reason = args.Outcome.Exception?.Message ?? "unknown";
-                    _metrics.Retries.Inc();
-                    _metrics.SinkUp.Set(0);
-                    _health.DeliveryFailed(reason);
-                    _logger.DeliveryRetry(_sink.Name, reason, args.AttemptNumber + 1, (long)args.RetryDelay.TotalMilliseconds);
+                    this.metrics.Retries.Inc();
+                    this.metrics.SinkUp.Set(0);
+                    this.health.DeliveryFailed(reason);
+                    Log.DeliveryRetry(this.logger, this.sink.Name, reason, args.AttemptNumber + 1, (long)args.RetryDelay.TotalMilliseconds);
                     return ValueTask.CompletedTask;
                 },
             })
@@ -58,14 +58,14 @@ internal sealed class BatchSender
     {
         await foreach (var batch in input.ReadAllAsync(cancellationToken))
         {
-            _metrics.QueuedBatches.Dec();
+            metrics.QueuedBatches.Dec();
             if (batch.Records.Count > 0)
             {
                 await DeliverAsync(batch, cancellationToken);
             }
 
-            _store.Commit(batch.Positions);
-            _pool.Return(batch);
+            store.Commit(batch.Positions);
+            pool.Return(batch);
         }
     }
 
@@ -74,13 +74,13 @@ internal sealed class BatchSender
         var delivery = new Delivery(batch);
         try
         {
-            await _retry.ExecuteAsync(
+            await retry.ExecuteAsync(
                 static async (state, ct) =>
                 {
                     state.Delivery.Attempts++;
                     await state.Sink.SendAsync(state.Delivery, ct);
                 },
-                (Sink: _sink, Delivery: delivery),
+                (Sink: sink, Delivery: delivery),
                 cancellationToken);
         }
         catch (SinkException e) when (!e.Retryable)
@@ -90,19 +90,19 @@ internal sealed class BatchSender
 
         if (delivery.Attempts > 1)
         {
-            _logger.SinkRecovered(_sink.Name, delivery.Attempts);
+            Log.SinkRecovered(logger, sink.Name, delivery.Attempts);
         }
 
-        _health.DeliverySucceeded();
-        _metrics.SinkUp.Set(1);
+        health.DeliverySucceeded();
+        metrics.SinkUp.Set(1);
         if (delivery.Dropped > 0)
         {
-            _metrics.Dropped.WithLabels("rejected").Inc(delivery.Dropped);
-            _logger.RecordsRejected(_sink.Name, delivery.Dropped, string.Join("; ", delivery.DropReasons));
+            metrics.Dropped.WithLabels("rejected").Inc(delivery.Dropped);
+            Log.RecordsRejected(logger, sink.Name, delivery.Dropped, string.Join("; ", delivery.DropReasons));
         }
 
-        _metrics.Batches.Inc();
-        _metrics.RecordsShipped.Inc(batch.Records.Count - delivery.Dropped);
-        _metrics.BytesShipped.Inc(batch.ByteCount);
+        metrics.Batches.Inc();
+        metrics.RecordsShipped.Inc(batch.Records.Count - delivery.Dropped);
+        metrics.BytesShipped.Inc(batch.ByteCount);
     }
 }

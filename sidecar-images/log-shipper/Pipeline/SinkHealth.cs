@@ -9,49 +9,49 @@ namespace SidecarInjector.LogShipper.Pipeline;
 internal sealed class SinkHealth(ILogSink sink) : IDisposable
 {
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(2);
-    private readonly SemaphoreSlim _probe = new(1, 1);
-    private volatile string? _failure;
-    private volatile bool _reachable;
+    private readonly SemaphoreSlim probe = new(1, 1);
+    private volatile string? failure;
+    private volatile bool reachable;
 
     // Environment.TickCount64 when the sink was last checked (a probe or a delivery); 0 until the first time,
     // so the first /readyz probes at once (an app that has not logged yet gets a ready sidecar when the sink is there).
-    private long _probedAt;
+    private long probedAt;
 
     public bool PipelineFailed { get; set; }
 
-    public void DeliveryFailed(string reason) => _failure = reason;
+    public void DeliveryFailed(string reason) => failure = reason;
 
     public void DeliverySucceeded()
     {
-        _failure = null;
-        _reachable = true;
-        Volatile.Write(ref _probedAt, Environment.TickCount64);
+        failure = null;
+        reachable = true;
+        Volatile.Write(ref probedAt, Environment.TickCount64);
     }
 
     public async Task<(bool Ready, string Detail)> CheckAsync(CancellationToken cancellationToken)
     {
-        if (_failure is { } failure)
+        if (this.failure is { } failure)
         {
             return (false, $"sink {sink.Name} failing: {failure}");
         }
 
-        await _probe.WaitAsync(cancellationToken);
+        await probe.WaitAsync(cancellationToken);
         try
         {
-            var probedAt = Volatile.Read(ref _probedAt);
+            var probedAt = Volatile.Read(ref this.probedAt);
             if (probedAt == 0 || Environment.TickCount64 - probedAt > ProbeInterval.TotalMilliseconds)
             {
-                _reachable = await sink.IsReachableAsync(cancellationToken);
-                Volatile.Write(ref _probedAt, Environment.TickCount64);
+                reachable = await sink.IsReachableAsync(cancellationToken);
+                Volatile.Write(ref this.probedAt, Environment.TickCount64);
             }
         }
         finally
         {
-            _probe.Release();
+            probe.Release();
         }
 
-        return _reachable ? (true, $"sink {sink.Name} reachable") : (false, $"sink {sink.Name} unreachable");
+        return reachable ? (true, $"sink {sink.Name} reachable") : (false, $"sink {sink.Name} unreachable");
     }
 
-    public void Dispose() => _probe.Dispose();
+    public void Dispose() => probe.Dispose();
 }

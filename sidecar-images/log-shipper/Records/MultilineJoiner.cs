@@ -11,10 +11,10 @@ namespace SidecarInjector.LogShipper.Records;
 /// </summary>
 internal sealed class MultilineJoiner(MultilineConfig config, Regex startPattern)
 {
-    private readonly ArrayBufferWriter<byte> _pending = new();
-    private int _lines;
+    private readonly ArrayBufferWriter<byte> pending = new();
+    private int lines;
 
-    public bool HasPending => _lines > 0;
+    public bool HasPending => lines > 0;
 
     /// <summary>File offset after the pending record's last line.</summary>
     public long PendingEndOffset { get; private set; }
@@ -30,22 +30,22 @@ internal sealed class MultilineJoiner(MultilineConfig config, Regex startPattern
         completed = default;
         completedEndOffset = 0;
         var starts = startPattern.IsMatch(Encoding.UTF8.GetString(line));
-        var emit = _lines > 0 && (starts || _lines >= config.MaxLines);
+        var emit = lines > 0 && (starts || lines >= config.MaxLines);
         if (emit)
         {
-            completed = _pending.WrittenSpan.ToArray();
+            completed = pending.WrittenSpan.ToArray();
             completedEndOffset = PendingEndOffset;
-            _pending.ResetWrittenCount();
-            _lines = 0;
+            pending.ResetWrittenCount();
+            lines = 0;
         }
 
-        if (_lines > 0)
+        if (lines > 0)
         {
-            _pending.Write("\n"u8);
+            pending.Write("\n"u8);
         }
 
-        _pending.Write(line);
-        _lines++;
+        pending.Write(line);
+        lines++;
         PendingEndOffset = endOffset;
         LastAppendTicks = nowTicks;
         return emit;
@@ -55,15 +55,15 @@ internal sealed class MultilineJoiner(MultilineConfig config, Regex startPattern
     public ReadOnlyMemory<byte> Flush(out long endOffset)
     {
         endOffset = PendingEndOffset;
-        var record = _pending.WrittenSpan.ToArray();
-        _pending.ResetWrittenCount();
-        _lines = 0;
+        var record = pending.WrittenSpan.ToArray();
+        pending.ResetWrittenCount();
+        lines = 0;
         return record;
     }
 
     public void Reset()
     {
-        _pending.ResetWrittenCount();
-        _lines = 0;
+        pending.ResetWrittenCount();
+        lines = 0;
     }
 }

@@ -7,11 +7,11 @@ namespace SidecarInjector.LogShipper.Records;
 /// </summary>
 internal sealed class RecordClock
 {
-    private readonly byte[] _field = new byte[64];
+    private readonly byte[] buffer = new byte[64];
 
     public long UnixNano { get; private set; }
 
-    public ReadOnlySpan<byte> TimestampField => _field.AsSpan(0, FieldLength);
+    public ReadOnlySpan<byte> TimestampField => buffer.AsSpan(0, FieldLength);
 
     private int FieldLength { get; set; }
 
@@ -19,9 +19,9 @@ internal sealed class RecordClock
     {
         UnixNano = (now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
         var prefix = "\"timestamp\":\""u8;
-        prefix.CopyTo(_field);
-        now.UtcDateTime.TryFormat(_field.AsSpan(prefix.Length), out var written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", null);
-        _field[prefix.Length + written] = (byte)'"';
+        prefix.CopyTo(buffer);
+        now.UtcDateTime.TryFormat(buffer.AsSpan(prefix.Length), out var written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", null);
+        buffer[prefix.Length + written] = (byte)'"';
         FieldLength = prefix.Length + written + 1;
     }
 

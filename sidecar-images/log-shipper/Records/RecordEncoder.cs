@@ -15,13 +15,13 @@ namespace SidecarInjector.LogShipper.Records;
 internal sealed class RecordEncoder
 {
     private static readonly JavaScriptEncoder Escaper = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
-    private readonly LogFormat _format;
-    private readonly byte[] _kubernetesField;
+    private readonly LogFormat format;
+    private readonly byte[] kubernetesField;
 
     public RecordEncoder(LogFormat format, PodMetadata pod)
     {
-        _format = format;
-        _kubernetesField = EncodeKubernetes(pod);
+        this.format = format;
+        kubernetesField = EncodeKubernetes(pod);
     }
 
     /// <summary>Lines the format said were JSON and were not.</summary>
@@ -43,7 +43,7 @@ internal sealed class RecordEncoder
 
     public void Encode(ReadOnlySpan<byte> line, ReadOnlySpan<byte> sourceField, RecordClock clock, int source, Batch batch)
     {
-        if (_format != LogFormat.Plain)
+        if (format != LogFormat.Plain)
         {
             var trimmed = line.Trim(" \t\r"u8);
             if (trimmed.Length >= 2 && trimmed[0] == (byte)'{' && trimmed[^1] == (byte)'}'
@@ -53,7 +53,7 @@ internal sealed class RecordEncoder
                 return;
             }
 
-            if (_format == LogFormat.Json)
+            if (format == LogFormat.Json)
             {
                 ParseErrors++;
             }
@@ -79,9 +79,9 @@ internal sealed class RecordEncoder
             WriteField(batch, sourceField, ref comma);
         }
 
-        if ((fields & PresentFields.Kubernetes) == 0 && _kubernetesField.Length > 0)
+        if ((fields & PresentFields.Kubernetes) == 0 && kubernetesField.Length > 0)
         {
-            WriteField(batch, _kubernetesField, ref comma);
+            WriteField(batch, kubernetesField, ref comma);
         }
 
         batch.Write("}\n"u8);
@@ -105,9 +105,9 @@ internal sealed class RecordEncoder
         var comma = true;
         WriteField(batch, clock.TimestampField, ref comma);
         WriteField(batch, sourceField, ref comma);
-        if (_kubernetesField.Length > 0)
+        if (kubernetesField.Length > 0)
         {
-            WriteField(batch, _kubernetesField, ref comma);
+            WriteField(batch, kubernetesField, ref comma);
         }
 
         batch.Write("}\n"u8);

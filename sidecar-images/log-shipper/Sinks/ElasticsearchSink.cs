@@ -14,32 +14,32 @@ internal sealed class ElasticsearchSink(LogSinkConfig config) : ILogSink
 {
     public const string DefaultIndex = "logs";
 
-    private readonly Uri _uri = new(config.Url!.TrimEnd('/') + "/_bulk");
-    private readonly HttpSinkClient _client = new(config);
-    private readonly ArrayBufferWriter<byte> _body = new(1 << 20);
-    private readonly byte[] _action = BuildAction(config.Index ?? DefaultIndex);
+    private readonly Uri uri = new(config.Url!.TrimEnd('/') + "/_bulk");
+    private readonly HttpSinkClient client = new(config);
+    private readonly ArrayBufferWriter<byte> body = new(1 << 20);
+    private readonly byte[] action = BuildAction(config.Index ?? DefaultIndex);
 
     public string Name => "elasticsearch";
 
     public async Task SendAsync(Delivery delivery, CancellationToken cancellationToken)
     {
-        _body.ResetWrittenCount();
+        body.ResetWrittenCount();
         foreach (var record in delivery.Pending)
         {
-            _body.Write(_action);
-            _body.Write(delivery.Batch.JsonSpan(record));
-            _body.Write("\n"u8);
+            body.Write(action);
+            body.Write(delivery.Batch.JsonSpan(record));
+            body.Write("\n"u8);
         }
 
-        var response = await _client.PostAsync(_uri, _body.WrittenMemory, "application/x-ndjson", cancellationToken);
+        var response = await client.PostAsync(uri, body.WrittenMemory, "application/x-ndjson", cancellationToken);
         CheckItems(delivery, response);
     }
 
-    public Task<bool> IsReachableAsync(CancellationToken cancellationToken) => HttpSinkClient.CanConnectAsync(_uri, cancellationToken);
+    public Task<bool> IsReachableAsync(CancellationToken cancellationToken) => HttpSinkClient.CanConnectAsync(uri, cancellationToken);
 
     public ValueTask DisposeAsync()
     {
-        _client.Dispose();
+        client.Dispose();
         return ValueTask.CompletedTask;
     }
 

@@ -13,14 +13,14 @@ namespace SidecarInjector.LogShipper.Sinks;
 internal sealed class HttpSinkClient : IDisposable
 {
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(5);
-    private readonly HttpClient _client;
-    private readonly LogSinkConfig _config;
-    private readonly MemoryStream _compressed = new();
+    private readonly HttpClient client;
+    private readonly LogSinkConfig config;
+    private readonly MemoryStream compressed = new();
 
     public HttpSinkClient(LogSinkConfig config)
     {
-        _config = config;
-        _client = new HttpClient(new SocketsHttpHandler
+        this.config = config;
+        client = new HttpClient(new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = TimeSpan.FromSeconds(Math.Min(config.TimeoutSeconds, 5)),
@@ -35,15 +35,15 @@ internal sealed class HttpSinkClient : IDisposable
     public async Task<string> PostAsync(Uri uri, ReadOnlyMemory<byte> body, string contentType, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, uri);
-        if (_config.Gzip)
+        if (config.Gzip)
         {
-            _compressed.SetLength(0);
-            using (var gzip = new GZipStream(_compressed, CompressionLevel.Fastest, leaveOpen: true))
+            compressed.SetLength(0);
+            using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
             {
                 gzip.Write(body.Span);
             }
 
-            request.Content = new ByteArrayContent(_compressed.GetBuffer(), 0, (int)_compressed.Length);
+            request.Content = new ByteArrayContent(compressed.GetBuffer(), 0, (int)compressed.Length);
             request.Content.Headers.ContentEncoding.Add("gzip");
         }
         else
@@ -52,7 +52,7 @@ internal sealed class HttpSinkClient : IDisposable
         }
 
         request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        foreach (var (name, value) in _config.Headers ?? [])
+        foreach (var (name, value) in config.Headers ?? [])
         {
             if (!request.Headers.TryAddWithoutValidation(name, value))
             {
@@ -63,7 +63,7 @@ internal sealed class HttpSinkClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         }
         catch (HttpRequestException e)
         {
@@ -71,7 +71,7 @@ internal sealed class HttpSinkClient : IDisposable
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new SinkException($"{uri.GetLeftPart(UriPartial.Path)}: no response within {_config.TimeoutSeconds}s", retryable: true, inner: e);
+            throw new SinkException($"{uri.GetLeftPart(UriPartial.Path)}: no response within {config.TimeoutSeconds}s", retryable: true, inner: e);
         }
 
         using (response)
@@ -115,7 +115,7 @@ internal sealed class HttpSinkClient : IDisposable
 
     public void Dispose()
     {
-        _client.Dispose();
-        _compressed.Dispose();
+        client.Dispose();
+        compressed.Dispose();
     }
 }

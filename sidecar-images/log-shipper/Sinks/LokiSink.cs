@@ -12,16 +12,16 @@ namespace SidecarInjector.LogShipper.Sinks;
 /// </summary>
 internal sealed class LokiSink(LogSinkConfig config, PodMetadata pod) : ILogSink
 {
-    private readonly Uri _uri = PushUri(config.Url!);
-    private readonly HttpSinkClient _client = new(config);
-    private readonly ArrayBufferWriter<byte> _body = new(1 << 20);
+    private readonly Uri uri = PushUri(config.Url!);
+    private readonly HttpSinkClient client = new(config);
+    private readonly ArrayBufferWriter<byte> body = new(1 << 20);
 
     public string Name => "loki";
 
     public async Task SendAsync(Delivery delivery, CancellationToken cancellationToken)
     {
-        _body.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(_body))
+        body.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(body))
         {
             writer.WriteStartObject();
             writer.WriteStartArray("streams");
@@ -56,14 +56,14 @@ internal sealed class LokiSink(LogSinkConfig config, PodMetadata pod) : ILogSink
             writer.WriteEndObject();
         }
 
-        await _client.PostAsync(_uri, _body.WrittenMemory, "application/json", cancellationToken);
+        await client.PostAsync(uri, body.WrittenMemory, "application/json", cancellationToken);
     }
 
-    public Task<bool> IsReachableAsync(CancellationToken cancellationToken) => HttpSinkClient.CanConnectAsync(_uri, cancellationToken);
+    public Task<bool> IsReachableAsync(CancellationToken cancellationToken) => HttpSinkClient.CanConnectAsync(uri, cancellationToken);
 
     public ValueTask DisposeAsync()
     {
-        _client.Dispose();
+        client.Dispose();
         return ValueTask.CompletedTask;
     }
 

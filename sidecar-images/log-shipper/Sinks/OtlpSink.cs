@@ -12,17 +12,17 @@ namespace SidecarInjector.LogShipper.Sinks;
 /// </summary>
 internal sealed class OtlpSink(LogSinkConfig config, PodMetadata pod) : ILogSink
 {
-    private readonly Uri _uri = new(config.Url!.EndsWith("/v1/logs", StringComparison.Ordinal) ? config.Url : config.Url.TrimEnd('/') + "/v1/logs");
-    private readonly HttpSinkClient _client = new(config);
-    private readonly ArrayBufferWriter<byte> _body = new(1 << 20);
+    private readonly Uri uri = new(config.Url!.EndsWith("/v1/logs", StringComparison.Ordinal) ? config.Url : config.Url.TrimEnd('/') + "/v1/logs");
+    private readonly HttpSinkClient client = new(config);
+    private readonly ArrayBufferWriter<byte> body = new(1 << 20);
 
     public string Name => "otlp";
 
     public async Task SendAsync(Delivery delivery, CancellationToken cancellationToken)
     {
         var observed = ((DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100).ToString(CultureInfo.InvariantCulture);
-        _body.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(_body))
+        body.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(body))
         {
             writer.WriteStartObject();
             writer.WriteStartArray("resourceLogs");
@@ -62,15 +62,15 @@ internal sealed class OtlpSink(LogSinkConfig config, PodMetadata pod) : ILogSink
             writer.WriteEndObject();
         }
 
-        var response = await _client.PostAsync(_uri, _body.WrittenMemory, "application/json", cancellationToken);
+        var response = await client.PostAsync(uri, body.WrittenMemory, "application/json", cancellationToken);
         CheckPartialSuccess(delivery, response);
     }
 
-    public Task<bool> IsReachableAsync(CancellationToken cancellationToken) => HttpSinkClient.CanConnectAsync(_uri, cancellationToken);
+    public Task<bool> IsReachableAsync(CancellationToken cancellationToken) => HttpSinkClient.CanConnectAsync(uri, cancellationToken);
 
     public ValueTask DisposeAsync()
     {
-        _client.Dispose();
+        client.Dispose();
         return ValueTask.CompletedTask;
     }
 

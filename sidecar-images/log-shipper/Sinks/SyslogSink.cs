@@ -14,47 +14,47 @@ namespace SidecarInjector.LogShipper.Sinks;
 /// </summary>
 internal sealed class SyslogSink(LogSinkConfig config, PodMetadata pod) : ILogSink
 {
-    private readonly Uri _uri = new(config.Url!);
-    private readonly byte[] _header = Encoding.ASCII.GetBytes(
+    private readonly Uri uri = new(config.Url!);
+    private readonly byte[] header = Encoding.ASCII.GetBytes(
         $" {Field(pod.PodName ?? Environment.MachineName, 255)} {Field(config.AppName ?? pod.PodName ?? "log-shipper", 48)} - - - ");
-    private readonly ArrayBufferWriter<byte> _frames = new(1 << 20);
-    private TcpClient? _client;
-    private NetworkStream? _stream;
+    private readonly ArrayBufferWriter<byte> frames = new(1 << 20);
+    private TcpClient? client;
+    private NetworkStream? stream;
 
     public string Name => "syslog";
 
     public async Task SendAsync(Delivery delivery, CancellationToken cancellationToken)
     {
-        _frames.ResetWrittenCount();
+        frames.ResetWrittenCount();
         Span<byte> message = stackalloc byte[128];
         foreach (var record in delivery.Pending)
         {
             var json = delivery.Batch.JsonSpan(record);
             var headerLength = WriteHeader(message, record.TimeUnixNano);
             var length = headerLength + json.Length;
-            var span = _frames.GetSpan(12);
+            var span = frames.GetSpan(12);
             Utf8Formatter.TryFormat(length, span, out var digits);
             span[digits] = (byte)' ';
-            _frames.Advance(digits + 1);
-            _frames.Write(message[..headerLength]);
-            _frames.Write(json);
+            frames.Advance(digits + 1);
+            frames.Write(message[..headerLength]);
+            frames.Write(json);
         }
 
         try
         {
             var stream = await ConnectAsync(cancellationToken);
-            await stream.WriteAsync(_frames.WrittenMemory, cancellationToken);
+            await stream.WriteAsync(frames.WrittenMemory, cancellationToken);
             await stream.FlushAsync(cancellationToken);
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             Disconnect();
-            throw new SinkException($"syslog {_uri.Authority}: {e.Message}", retryable: true, inner: e);
+            throw new SinkException($"syslog {uri.Authority}: {e.Message}", retryable: true, inner: e);
         }
     }
 
     public async Task<bool> IsReachableAsync(CancellationToken cancellationToken) =>
-        _client is { Connected: true } || await HttpSinkClient.CanConnectAsync(_uri, cancellationToken);
+        client is { Connected: true } || await HttpSinkClient.CanConnectAsync(uri, cancellationToken);
 
     public ValueTask DisposeAsync()
     {
@@ -71,15 +71,15 @@ internal sealed class SyslogSink(LogSinkConfig config, PodMetadata pod) : ILogSi
         length += 6;
         time.TryFormat(buffer[length..], out var written, "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", null);
         length += written;
-        _header.CopyTo(buffer[length..]);
-        return length + _header.Length;
+        header.CopyTo(buffer[length..]);
+        return length + header.Length;
     }
 
     private async Task<NetworkStream> ConnectAsync(CancellationToken cancellationToken)
     {
-        if (_stream is not null && _client is { Connected: true })
+        if (stream is not null && this.client is { Connected: true })
         {
-            return _stream;
+            return stream;
         }
 
         Disconnect();
@@ -88,7 +88,7 @@ internal sealed class SyslogSink(LogSinkConfig config, PodMetadata pod) : ILogSi
         var client = new TcpClient { NoDelay = true };
         try
         {
-            await client.ConnectAsync(_uri.Host, _uri.Port, timeout.Token);
+            await client.ConnectAsync(uri.Host, uri.Port, timeout.Token);
         }
         catch
         {
@@ -96,18 +96,18 @@ internal sealed class SyslogSink(LogSinkConfig config, PodMetadata pod) : ILogSi
             throw;
         }
 
-        _client = client;
-        _stream = client.GetStream();
-        _stream.WriteTimeout = config.TimeoutSeconds * 1000;
-        return _stream;
+        this.client = client;
+        stream = client.GetStream();
+        stream.WriteTimeout = config.TimeoutSeconds * 1000;
+        return stream;
     }
 
     private void Disconnect()
     {
-        _stream?.Dispose();
-        _client?.Dispose();
-        _stream = null;
-        _client = null;
+        stream?.Dispose();
+        client?.Dispose();
+        stream = null;
+        client = null;
     }
 
     /// <summary>RFC 5424 header fields are printable US-ASCII without spaces, of bounded length.</summary>

@@ -19,11 +19,11 @@ internal sealed class FileDiscovery(
     ILogger<FileDiscovery> logger) : IDisposable
 {
     // Scans and the reader's view of the file list meet here; a scan holds it while it stats the files.
-    private readonly Lock _lock = new();
-    private readonly Dictionary<FileIdentity, TailedFile> _byIdentity = [];
-    private readonly List<TailedFile> _files = [];
-    private readonly HashSet<string> _unreadable = new(StringComparer.Ordinal);
-    private readonly GlobSet _globs = new(config.Paths, config.Exclude);
+    private readonly Lock gate = new();
+    private readonly Dictionary<FileIdentity, TailedFile> byIdentity = [];
+    private readonly List<TailedFile> files = [];
+    private readonly HashSet<string> unreadable = new(StringComparer.Ordinal);
+    private readonly GlobSet globs = new(config.Paths, config.Exclude);
 
     /// <summary>
     /// The first scan, before reading starts. Checkpointed files no longer in the globs are looked
@@ -32,13 +32,13 @@ internal sealed class FileDiscovery(
     /// </summary>
     public List<FileIdentity> ScanAtStart()
     {
-        lock (_lock)
+        lock (gate)
         {
             Scan(initial: true);
             var dropped = new List<FileIdentity>();
             foreach (var identity in store.Identities())
             {
-                if (_byIdentity.ContainsKey(identity) || store.Find(identity) is not { } saved)
+                if (byIdentity.ContainsKey(identity) || store.Find(identity) is not { } saved)
                 {
                     continue;
                 }
@@ -46,12 +46,12 @@ internal sealed class FileDiscovery(
                 if (FindInDirectory(saved.Path, identity) is { } moved && Open(moved, initial: true, resumeOnly: true) is { } file)
                 {
                     file.GoneSinceTicks = Environment.TickCount64;
-                    logger.FileRotatedWhileStopped(saved.Path, moved, identity.ToString());
+                    Log.FileRotatedWhileStopped(logger, saved.Path, moved, identity.ToString());
                     continue;
                 }
 
                 metrics.Losses.WithLabels(ShipperMetrics.LossDeletedWhileStopped).Inc();
-                logger.FileDeletedWhileStopped(saved.Path, identity.ToString(), saved.Offset);
+                Log.FileDeletedWhileStopped(logger, saved.Path, identity.ToString(), saved.Offset);
                 dropped.Add(identity);
             }
 
@@ -67,7 +67,7 @@ internal sealed class FileDiscovery(
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                lock (_lock)
+                lock (gate)
                 {
                     Scan(initial: false);
                 }
@@ -81,43 +81,43 @@ internal sealed class FileDiscovery(
     /// <summary>The open files, oldest first, into the reader's own list.</summary>
     public void CopyTo(List<TailedFile> files)
     {
-        lock (_lock)
+        lock (gate)
         {
             files.Clear();
-            files.AddRange(_files);
+            files.AddRange(this.files);
         }
     }
 
     /// <summary>The reader is done with <paramref name="file"/>: it is forgotten and closed.</summary>
     public void Close(TailedFile file)
     {
-        lock (_lock)
+        lock (gate)
         {
-            _files.Remove(file);
-            _byIdentity.Remove(file.Identity);
-            metrics.FilesTailed.Set(_files.Count);
+            files.Remove(file);
+            byIdentity.Remove(file.Identity);
+            metrics.FilesTailed.Set(files.Count);
             file.Dispose();
         }
     }
 
     public void Dispose()
     {
-        lock (_lock)
+        lock (gate)
         {
-            foreach (var file in _files)
+            foreach (var file in files)
             {
                 file.Dispose();
             }
 
-            _files.Clear();
-            _byIdentity.Clear();
+            files.Clear();
+            byIdentity.Clear();
         }
     }
 
     private void Scan(bool initial)
     {
         var found = new Dictionary<FileIdentity, string>();
-        foreach (var path in _globs.Expand())
+        foreach (var path in globs.Expand())
         {
             if (FileIdentity.OfPath(path) is { } identity)
             {
@@ -126,7 +126,7 @@ internal sealed class FileDiscovery(
         }
 
         long lag = 0;
-        foreach (var file in _files)
+        foreach (var file in files)
         {
             if (found.Remove(file.Identity, out var path))
             {
@@ -137,7 +137,7 @@ internal sealed class FileDiscovery(
             {
                 file.GoneSinceTicks = Environment.TickCount64;
                 metrics.Rotations.Inc();
-                logger.FileRotated(file.Path, file.Identity.ToString());
+                Log.FileRotated(logger, file.Path, file.Identity.ToString());
             }
 
             lag += Lag(file);
@@ -151,7 +151,7 @@ internal sealed class FileDiscovery(
             }
         }
 
-        metrics.FilesTailed.Set(_files.Count);
+        metrics.FilesTailed.Set(files.Count);
         metrics.LagBytes.Set(lag);
     }
 
@@ -172,17 +172,17 @@ internal sealed class FileDiscovery(
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            if (_unreadable.Add(path))
+            if (unreadable.Add(path))
             {
-                logger.FileOpenFailed(path, e.Message);
+                Log.FileOpenFailed(logger, path, e.Message);
             }
 
             return null;
         }
 
-        _unreadable.Remove(path);
+        unreadable.Remove(path);
         var identity = FileIdentity.OfHandle(handle);
-        if (_byIdentity.ContainsKey(identity))
+        if (byIdentity.ContainsKey(identity))
         {
             handle.Dispose();
             return null;
@@ -201,12 +201,12 @@ internal sealed class FileDiscovery(
         {
             if (saved.Offset > length)
             {
-                logger.FileTruncatedWhileStopped(path, saved.Offset, length);
+                Log.FileTruncatedWhileStopped(logger, path, saved.Offset, length);
                 metrics.Truncations.Inc();
             }
             else if (saved.FingerprintLength > 0 && (length < saved.FingerprintLength || TailedFile.FingerprintOf(handle, saved.FingerprintLength).Hash != saved.Fingerprint))
             {
-                logger.FileReplaced(path);
+                Log.FileReplaced(logger, path);
                 metrics.Truncations.Inc();
             }
             else
@@ -222,9 +222,9 @@ internal sealed class FileDiscovery(
         var file = new TailedFile(identity, path, handle, offset, MultilineJoiner.Create(config.Multiline));
         file.UpdateFingerprint(length);
         file.RaiseSeenLength(length);
-        _files.Add(file);
-        _byIdentity.Add(identity, file);
-        logger.TailingFile(path, identity.ToString(), offset);
+        files.Add(file);
+        byIdentity.Add(identity, file);
+        Log.TailingFile(logger, path, identity.ToString(), offset);
         return file;
     }
 

@@ -5,25 +5,25 @@ namespace SidecarInjector.LogShipper.Tailing;
 /// <summary>The files matching the configured globs (<c>*</c>, <c>?</c>, <c>**</c>), minus the excluded ones.</summary>
 internal sealed class GlobSet
 {
-    private readonly List<(string Root, Matcher Matcher)> _includes;
-    private readonly List<(string Root, Matcher Matcher)> _excludes;
-    private readonly Matcher? _excludedNames;
+    private readonly List<(string Root, Matcher Matcher)> includes;
+    private readonly List<(string Root, Matcher Matcher)> excludes;
+    private readonly Matcher? excludedNames;
 
     public GlobSet(IEnumerable<string> include, IEnumerable<string>? exclude)
     {
-        _includes = [.. include.Select(Compile)];
-        _excludes = [];
+        includes = [.. include.Select(Compile)];
+        excludes = [];
         foreach (var pattern in exclude ?? [])
         {
             if (pattern.Contains('/'))
             {
-                _excludes.Add(Compile(pattern));
+                excludes.Add(Compile(pattern));
             }
             else
             {
                 // A bare pattern such as *.gz applies to file names in any directory.
-                _excludedNames ??= new Matcher(StringComparison.Ordinal);
-                _excludedNames.AddInclude(pattern);
+                excludedNames ??= new Matcher(StringComparison.Ordinal);
+                excludedNames.AddInclude(pattern);
             }
         }
     }
@@ -32,7 +32,7 @@ internal sealed class GlobSet
     {
         var files = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (root, matcher) in _includes)
+        foreach (var (root, matcher) in includes)
         {
             if (!Directory.Exists(root))
             {
@@ -53,12 +53,12 @@ internal sealed class GlobSet
 
     private bool IsExcluded(string file)
     {
-        if (_excludedNames is not null && _excludedNames.Match(Path.GetFileName(file)).HasMatches)
+        if (excludedNames is not null && excludedNames.Match(Path.GetFileName(file)).HasMatches)
         {
             return true;
         }
 
-        foreach (var (root, matcher) in _excludes)
+        foreach (var (root, matcher) in excludes)
         {
             if (file.StartsWith(root, StringComparison.Ordinal) && matcher.Match(root, file).HasMatches)
             {

@@ -12,7 +12,7 @@ internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHan
 {
     public const int FingerprintBytes = 64;
 
-    private byte[] _partial = new byte[4096];
+    private byte[] partial = new byte[4096];
 
     public FileIdentity Identity { get; } = identity;
 
@@ -20,15 +20,15 @@ internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHan
     public string SourcePath { get; } = path;
 
     // Path, GoneSinceTicks and SeenLength are written by discovery and read by the reader.
-    private string _path = path;
-    private long _goneSinceTicks;
-    private long _seenLength;
+    private string currentPath = path;
+    private long goneSinceTicks;
+    private long seenLength;
 
     /// <summary>Where the file is now, for the checkpoint.</summary>
     public string Path
     {
-        get => Volatile.Read(ref _path);
-        set => Volatile.Write(ref _path, value);
+        get => Volatile.Read(ref currentPath);
+        set => Volatile.Write(ref currentPath, value);
     }
 
     public byte[] SourceField { get; } = RecordEncoder.SourceField(path);
@@ -49,19 +49,19 @@ internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHan
     /// <summary>Set when no matched path leads to this file any more (rotated away or deleted).</summary>
     public long GoneSinceTicks
     {
-        get => Volatile.Read(ref _goneSinceTicks);
-        set => Volatile.Write(ref _goneSinceTicks, value);
+        get => Volatile.Read(ref goneSinceTicks);
+        set => Volatile.Write(ref goneSinceTicks, value);
     }
 
     /// <summary>The largest length discovery saw: what a truncation may have taken before it was read.</summary>
-    public long SeenLength => Volatile.Read(ref _seenLength);
+    public long SeenLength => Volatile.Read(ref seenLength);
 
     public void RaiseSeenLength(long length)
     {
-        var seen = Volatile.Read(ref _seenLength);
+        var seen = Volatile.Read(ref seenLength);
         while (length > seen)
         {
-            var before = Interlocked.CompareExchange(ref _seenLength, length, seen);
+            var before = Interlocked.CompareExchange(ref seenLength, length, seen);
             if (before == seen)
             {
                 return;
@@ -82,16 +82,16 @@ internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHan
 
     public int PartialLength { get; private set; }
 
-    public ReadOnlySpan<byte> Partial => _partial.AsSpan(0, PartialLength);
+    public ReadOnlySpan<byte> Partial => partial.AsSpan(0, PartialLength);
 
     public void AppendPartial(ReadOnlySpan<byte> bytes)
     {
-        if (_partial.Length - PartialLength < bytes.Length)
+        if (partial.Length - PartialLength < bytes.Length)
         {
-            Array.Resize(ref _partial, Math.Max(_partial.Length * 2, PartialLength + bytes.Length));
+            Array.Resize(ref partial, Math.Max(partial.Length * 2, PartialLength + bytes.Length));
         }
 
-        bytes.CopyTo(_partial.AsSpan(PartialLength));
+        bytes.CopyTo(partial.AsSpan(PartialLength));
         PartialLength += bytes.Length;
     }
 
@@ -100,7 +100,7 @@ internal sealed class TailedFile(FileIdentity identity, string path, SafeFileHan
     /// <summary>Restarts at 0 after truncation (copytruncate) or when the file was rewritten.</summary>
     public void Restart()
     {
-        Interlocked.Exchange(ref _seenLength, 0);
+        Interlocked.Exchange(ref seenLength, 0);
         ReadOffset = 0;
         EmittedOffset = 0;
         SealedOffset = -1;

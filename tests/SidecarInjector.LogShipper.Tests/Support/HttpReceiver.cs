@@ -14,10 +14,10 @@ namespace SidecarInjector.LogShipper.Tests.Support;
 /// <summary>A real Kestrel on 127.0.0.1 that records every request and answers what the test scripts.</summary>
 internal sealed class HttpReceiver : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private int _count;
+    private readonly WebApplication app;
+    private int count;
 
-    private HttpReceiver(WebApplication app) => _app = app;
+    private HttpReceiver(WebApplication app) => this.app = app;
 
     public ConcurrentQueue<ReceivedRequest> Requests { get; } = new();
 
@@ -66,7 +66,7 @@ internal sealed class HttpReceiver : IAsyncDisposable
             await Task.Delay(Delay, context.RequestAborted);
         }
 
-        var (status, answer, retryAfter) = Respond(Interlocked.Increment(ref _count) - 1, request);
+        var (status, answer, retryAfter) = Respond(Interlocked.Increment(ref count) - 1, request);
         request.Status = status;
         Requests.Enqueue(request);
         context.Response.StatusCode = status;
@@ -81,8 +81,8 @@ internal sealed class HttpReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await app.StopAsync();
+        await app.DisposeAsync();
     }
 }
 

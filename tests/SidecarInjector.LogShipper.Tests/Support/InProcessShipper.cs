@@ -8,12 +8,12 @@ namespace SidecarInjector.LogShipper.Tests.Support;
 /// <summary>The real shipper composition, run inside the test process.</summary>
 internal sealed class InProcessShipper : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private bool _stopped;
+    private readonly WebApplication app;
+    private bool stopped;
 
     private InProcessShipper(WebApplication app, LoggingConfig config)
     {
-        _app = app;
+        this.app = app;
         Config = config;
     }
 
@@ -37,16 +37,16 @@ internal sealed class InProcessShipper : IAsyncDisposable
 
     public async Task StopAsync()
     {
-        if (!_stopped)
+        if (!stopped)
         {
-            _stopped = true;
-            await _app.StopAsync(CancellationToken.None);
+            stopped = true;
+            await app.StopAsync(CancellationToken.None);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        await _app.DisposeAsync();
+        await app.DisposeAsync();
     }
 }

@@ -6,11 +6,11 @@ namespace SidecarInjector.LogShipper.Tests.Support;
 /// <summary>Keeps every formatted log message of the shipper, for tests that check what it told the operator.</summary>
 internal sealed class LogCapture : ILoggerProvider
 {
-    private readonly ConcurrentQueue<string> _messages = new();
+    private readonly ConcurrentQueue<string> messages = new();
 
-    public IReadOnlyCollection<string> Messages => _messages;
+    public IReadOnlyCollection<string> Messages => messages;
 
-    public ILogger CreateLogger(string categoryName) => new Logger(_messages);
+    public ILogger CreateLogger(string categoryName) => new Logger(messages);
 
     public void Dispose()
     {

@@ -8,29 +8,29 @@ namespace SidecarInjector.LogShipper.Tests.Support;
 /// <summary>The shipper as a real child process (dotnet log-shipper.dll), configured through SIDECAR_CONFIG.</summary>
 internal sealed class ShipperProcess : IDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _stderr = new();
-    private readonly StringBuilder _stdout = new();
+    private readonly Process process;
+    private readonly StringBuilder stderr = new();
+    private readonly StringBuilder stdout = new();
 
     private ShipperProcess(Process process)
     {
-        _process = process;
-        process.ErrorDataReceived += (_, e) => { lock (_stderr) { _stderr.AppendLine(e.Data); } };
-        process.OutputDataReceived += (_, e) => { lock (_stdout) { _stdout.AppendLine(e.Data); } };
+        this.process = process;
+        process.ErrorDataReceived += (_, e) => { lock (stderr) { stderr.AppendLine(e.Data); } };
+        process.OutputDataReceived += (_, e) => { lock (stdout) { stdout.AppendLine(e.Data); } };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
     }
 
-    public int Id => _process.Id;
+    public int Id => process.Id;
 
     public string Stderr
     {
-        get { lock (_stderr) { return _stderr.ToString(); } }
+        get { lock (stderr) { return stderr.ToString(); } }
     }
 
     public string Stdout
     {
-        get { lock (_stdout) { return _stdout.ToString(); } }
+        get { lock (stdout) { return stdout.ToString(); } }
     }
 
     public static ShipperProcess Start(LoggingConfig? config, string? rawConfig = null, params string[] args)
@@ -54,28 +54,28 @@ internal sealed class ShipperProcess : IDisposable
         return new ShipperProcess(Process.Start(start)!);
     }
 
-    public void KillHard() => _process.Kill(entireProcessTree: true);
+    public void KillHard() => process.Kill(entireProcessTree: true);
 
     /// <summary>Sends SIGTERM, as the kubelet does.</summary>
-    public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+    public void Terminate() => Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
     public async Task<int> WaitForExitAsync(int seconds = 60)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
-        await _process.WaitForExitAsync(timeout.Token);
-        _process.WaitForExit();
-        return _process.ExitCode;
+        await process.WaitForExitAsync(timeout.Token);
+        process.WaitForExit();
+        return process.ExitCode;
     }
 
     public void Dispose()
     {
-        if (!_process.HasExited)
+        if (!process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
         }
 
-        _process.Dispose();
+        process.Dispose();
     }
 }
