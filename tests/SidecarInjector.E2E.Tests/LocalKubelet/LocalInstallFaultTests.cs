@@ -17,7 +17,7 @@ namespace SidecarInjector.E2E.Tests.LocalKubelet;
 /// does not run them; they are deleted at the end of each test.
 /// </summary>
 [Trait("Category", "LocalKubelet")]
-[TestCaseOrderer(typeof(DeclarationOrder))]
+[TestMethodOrderer(typeof(DeclarationOrder))]
 public sealed class LocalInstallFaultTests(LocalInstall install) : IClassFixture<LocalInstall>, IAsyncDisposable
 {
     private const string TlsSecret = "sidecar-injector-webhook-tls";
