@@ -125,7 +125,7 @@ public sealed class LocalInstallFaultTests(LocalInstall install) : IClassFixture
             async () =>
             {
                 await CreateInjectedProbeAsync($"pod {++during} created while {TlsSecret} was deleted");
-                await Task.Delay(TimeSpan.FromMilliseconds(200), Ct);
+                await Task.Delay(TimeSpan.FromSeconds(1), Ct);
                 return Secret()?["data"]?["tls.crt"]?.GetValue<string>() ?? string.Empty;
             },
             crt => crt.Length > 0,
@@ -148,7 +148,7 @@ public sealed class LocalInstallFaultTests(LocalInstall install) : IClassFixture
             async () =>
             {
                 await CreateInjectedProbeAsync($"pod {++restarted} created while the webhook pods were restarted");
-                await Task.Delay(TimeSpan.FromMilliseconds(200), Ct);
+                await Task.Delay(TimeSpan.FromSeconds(1), Ct);
                 return WebhookPods();
             },
             pods => pods.Count == 2 && pods.All(LocalInstall.IsReady) && pods.All(p => !old.Contains(Name(p))),
