@@ -59,6 +59,8 @@ internal sealed class PodNetwork : IAsyncDisposable
         var podIp = subnetPrefix + host.ToString(CultureInfo.InvariantCulture);
         try
         {
+            // The node's end of a deleted pod's veth may outlive its namespace for a moment: this host number's last pod must not block the next.
+            await HostCommand.RunAsync("/bin/ip", ["link", "del", veth], check: false);
             await HostCommand.IpAsync("netns", "add", ns);
             await HostCommand.IpAsync("-n", ns, "link", "set", "lo", "up");
             await HostCommand.IpAsync("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns);

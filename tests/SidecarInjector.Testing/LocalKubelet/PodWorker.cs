@@ -211,7 +211,21 @@ internal sealed class PodWorker
     {
         var ct = lifetime.Token;
         startTime = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-        (networkNamespace, podIp) = await Kubelet.Network.AddPodAsync();
+        while (true)
+        {
+            try
+            {
+                (networkNamespace, podIp) = await Kubelet.Network.AddPodAsync();
+                break;
+            }
+            catch (InvalidOperationException e)
+            {
+                // As a kubelet does with a sandbox it could not create: an event, and again shortly (never a pod stuck without a word).
+                Kubelet.Record(this, "FailedCreatePodSandBox", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+        }
+
         var status = Pod["status"] as JsonObject ?? [];
         Pod["status"] = status;
         status["podIP"] = podIp;
