@@ -2,7 +2,6 @@ using k8s.Models;
 using SidecarInjector.Crds.Informers;
 using SidecarInjector.Crds.Selection;
 using SidecarInjector.Crds.V1Alpha1;
-using SidecarInjector.Operator.Reconcilers;
 
 namespace SidecarInjector.Operator.Informers;
 

@@ -3,6 +3,7 @@ using SidecarInjector.Crds.Selection;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Crds.Validation;
+using SidecarInjector.Operator.Informers;
 using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Operator.Reconcilers;

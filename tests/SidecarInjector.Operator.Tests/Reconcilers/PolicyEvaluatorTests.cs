@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Serialization;
 using SidecarInjector.Crds.V1Alpha1;
+using SidecarInjector.Operator.Informers;
 using SidecarInjector.Operator.Reconcilers;
 using SidecarInjector.Operator.Tests.TestSupport;
 

@@ -1,4 +1,4 @@
-namespace SidecarInjector.Operator.Reconcilers;
+namespace SidecarInjector.Operator.Informers;
 
 /// <summary>An existing pod as selectors see it: its namespace's labels and its own.</summary>
 public sealed record PodLabels(IReadOnlyDictionary<string, string> Namespace, IReadOnlyDictionary<string, string> Pod)
