@@ -139,7 +139,10 @@ public class SinkOutageTests
         using var http = new HttpClient();
 
         await Eventually.HoldsAsync(async () => await MetricAsync(http, second, "log_shipper_losses_total{reason=\"deleted_while_stopped\"}") == 1, "the loss counted");
-        Assert.Contains(logs.Messages, m => m.Contains("was deleted while the shipper was not running", StringComparison.Ordinal) && m.Contains(path, StringComparison.Ordinal));
+        // The loss is counted just before it is logged: wait for the line rather than race it.
+        await Eventually.HoldsAsync(
+            () => logs.Messages.Any(m => m.Contains("was deleted while the shipper was not running", StringComparison.Ordinal) && m.Contains(path, StringComparison.Ordinal)),
+            "the loss logged with the file's path");
     }
 
     [Fact]

@@ -301,11 +301,47 @@ public sealed class AdmissionReviewHandler
 
     private async Task<string> RejectAsync(HttpContext context, int status, string result, string message)
     {
+        // One line, whatever a parser quoted back from the body (System.Text.Json quotes a bad literal with its line breaks).
+        message = OneLine(message);
         Log.BadReview(logger, status, message);
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(message + "\n", context.RequestAborted);
         return result;
+    }
+
+    /// <summary>Line breaks (and the indentation after them) become one space; the rest is kept, at most 1,000 characters.</summary>
+    private static string OneLine(string message)
+    {
+        if (message.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        {
+            var text = new System.Text.StringBuilder(message.Length);
+            var skipping = false;
+            foreach (var c in message)
+            {
+                if (c is '\r' or '\n')
+                {
+                    skipping = true;
+                }
+                else if (skipping && char.IsWhiteSpace(c))
+                {
+                }
+                else
+                {
+                    if (skipping)
+                    {
+                        text.Append(' ');
+                        skipping = false;
+                    }
+
+                    text.Append(c);
+                }
+            }
+
+            message = text.ToString();
+        }
+
+        return message.Length <= 1000 ? message : string.Concat(message.AsSpan(0, 997), "...");
     }
 
     private static string FirstSentence(string message)
