@@ -9,10 +9,10 @@ namespace SidecarInjector.Operator.Tests.TestSupport;
 /// </summary>
 public abstract class FakeApiServerTest(params string[] namespaces) : IAsyncLifetime
 {
-#pragma warning disable SA1401, CA1051 // The tests read these as fields, as they did before the base class.
+#pragma warning disable CA1051 // The tests read these as fields, as they did before the base class.
     protected FakeKubeApiServer server = null!;
     protected WebApplication? app;
-#pragma warning restore SA1401, CA1051
+#pragma warning restore CA1051
 
     public virtual async ValueTask InitializeAsync()
     {
