@@ -142,36 +142,44 @@ public static partial class ContainerValidator
         var paths = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < list.Count; i++)
         {
-            var at = $"{path}[{i}]";
-            var name = Text((list[i] as JsonObject)?["name"]);
-            if (string.IsNullOrEmpty(name))
-            {
-                problems.Add(new ValidationProblem($"{at}.name", "required"));
-            }
-            else if (volumeNames is not null && !volumeNames.Contains(name))
-            {
-                problems.Add(new ValidationProblem($"{at}.name", $"volume '{name}' not found"));
-            }
+            ValidateVolumeMount(list[i] as JsonObject, $"{path}[{i}]", volumeNames, paths, problems);
+        }
+    }
 
-            var mountPath = Text((list[i] as JsonObject)?["mountPath"]);
-            if (string.IsNullOrEmpty(mountPath))
-            {
-                problems.Add(new ValidationProblem($"{at}.mountPath", "required"));
-            }
-            else if (!mountPath.StartsWith('/'))
-            {
-                problems.Add(new ValidationProblem($"{at}.mountPath", $"'{mountPath}' must be an absolute path"));
-            }
-            else if (!paths.Add(mountPath))
-            {
-                problems.Add(new ValidationProblem($"{at}.mountPath", $"'{mountPath}' must be unique: another mount of this container uses it"));
-            }
+    /// <summary>
+    /// Checks one volume mount at <paramref name="at"/>; <paramref name="paths"/> holds the absolute
+    /// mount paths of the container's earlier mounts and gets this one's.
+    /// </summary>
+    public static void ValidateVolumeMount(JsonObject? mount, string at, IReadOnlySet<string>? volumeNames, HashSet<string> paths, List<ValidationProblem> problems)
+    {
+        var name = Text(mount?["name"]);
+        if (string.IsNullOrEmpty(name))
+        {
+            problems.Add(new ValidationProblem($"{at}.name", "required"));
+        }
+        else if (volumeNames is not null && !volumeNames.Contains(name))
+        {
+            problems.Add(new ValidationProblem($"{at}.name", $"volume '{name}' not found"));
+        }
 
-            if (Text((list[i] as JsonObject)?["subPath"]) is { Length: > 0 } subPath
-                && (subPath.StartsWith('/') || subPath.Split('/').Contains("..")))
-            {
-                problems.Add(new ValidationProblem($"{at}.subPath", $"'{subPath}' must be a relative path without '..'"));
-            }
+        var mountPath = Text(mount?["mountPath"]);
+        if (string.IsNullOrEmpty(mountPath))
+        {
+            problems.Add(new ValidationProblem($"{at}.mountPath", "required"));
+        }
+        else if (!mountPath.StartsWith('/'))
+        {
+            problems.Add(new ValidationProblem($"{at}.mountPath", $"'{mountPath}' must be an absolute path"));
+        }
+        else if (!paths.Add(mountPath))
+        {
+            problems.Add(new ValidationProblem($"{at}.mountPath", $"'{mountPath}' must be unique: another mount of this container uses it"));
+        }
+
+        if (Text(mount?["subPath"]) is { Length: > 0 } subPath
+            && (subPath.StartsWith('/') || subPath.Split('/').Contains("..")))
+        {
+            problems.Add(new ValidationProblem($"{at}.subPath", $"'{subPath}' must be a relative path without '..'"));
         }
     }
 

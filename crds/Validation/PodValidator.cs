@@ -26,15 +26,7 @@ public static class PodValidator
         {
             for (var i = 0; i < volumeList.Count; i++)
             {
-                var name = Text((volumeList[i] as JsonObject)?["name"]);
-                if (string.IsNullOrEmpty(name))
-                {
-                    problems.Add(new ValidationProblem($"spec.volumes[{i}].name", "required"));
-                }
-                else if (!volumes.Add(name))
-                {
-                    problems.Add(new ValidationProblem($"spec.volumes[{i}].name", $"duplicate volume '{name}'"));
-                }
+                CheckVolumeName(i, Text((volumeList[i] as JsonObject)?["name"]), volumes, problems);
             }
         }
 
@@ -49,26 +41,54 @@ public static class PodValidator
             for (var i = 0; i < containers.Count; i++)
             {
                 var at = $"spec.{field}[{i}]";
-                if (containers[i] is not JsonObject container)
+                var container = containers[i] as JsonObject;
+                var name = Text(container?["name"]) ?? string.Empty;
+                if (!CheckContainerEntry(at, container is not null, name, containerNames, problems))
                 {
-                    problems.Add(new ValidationProblem(at, "must be an object"));
                     continue;
-                }
-
-                var name = Text(container["name"]) ?? string.Empty;
-                if (name.Length > 0 && !containerNames.Add(name))
-                {
-                    problems.Add(new ValidationProblem($"{at}.name", $"duplicate container name '{name}'"));
                 }
 
                 if (field == "containers" || checkInitContainer is null || checkInitContainer(name))
                 {
-                    ContainerValidator.Validate(container, at, volumes, problems);
+                    ContainerValidator.Validate(container!, at, volumes, problems);
                 }
             }
         }
 
         return problems;
+    }
+
+    /// <summary>The pod-level rule for the volume at <paramref name="index"/>: a name, unique among the pod's volumes.</summary>
+    public static void CheckVolumeName(int index, string? name, HashSet<string> volumes, List<ValidationProblem> problems)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            problems.Add(new ValidationProblem($"spec.volumes[{index}].name", "required"));
+        }
+        else if (!volumes.Add(name))
+        {
+            problems.Add(new ValidationProblem($"spec.volumes[{index}].name", $"duplicate volume '{name}'"));
+        }
+    }
+
+    /// <summary>
+    /// The pod-level rules for the container entry at <paramref name="at"/> (init containers first, then
+    /// app containers): an object, with a name unique across both lists. False when it is not an object.
+    /// </summary>
+    public static bool CheckContainerEntry(string at, bool isObject, string name, HashSet<string> containerNames, List<ValidationProblem> problems)
+    {
+        if (!isObject)
+        {
+            problems.Add(new ValidationProblem(at, "must be an object"));
+            return false;
+        }
+
+        if (name.Length > 0 && !containerNames.Add(name))
+        {
+            problems.Add(new ValidationProblem($"{at}.name", $"duplicate container name '{name}'"));
+        }
+
+        return true;
     }
 
     private static string? Text(JsonNode? node) =>

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using SidecarInjector.Crds.Overrides;
 using SidecarInjector.Crds.Selection;
 using SidecarInjector.Crds.V1Alpha1;
-using SidecarInjector.Crds.Validation;
+using SidecarInjector.SidecarConfig.Schema;
 
 namespace SidecarInjector.Webhook.Injection;
 
@@ -16,7 +16,23 @@ namespace SidecarInjector.Webhook.Injection;
 /// </summary>
 public static class InjectionEngine
 {
+    /// <summary>The engine on a pod as a node (the offline command, tests): read through its JSON.</summary>
     public static InjectionResult Inject(JsonObject pod, InjectionContext context, IReadOnlyList<CompiledPolicy> policies)
+    {
+        using var document = JsonDocument.Parse(pod.ToJsonString());
+        return Inject(document.RootElement, context, policies, guard: true, node: pod);
+    }
+
+    /// <summary>
+    /// The engine on a pod as the webhook has it, parsed from the review: read in place, never
+    /// turned into nodes or copied. The result does not need <paramref name="pod"/> after this
+    /// returns except for <see cref="InjectionResult.Pod"/>, which must be read while its document lives.
+    /// </summary>
+    public static InjectionResult Inject(JsonElement pod, InjectionContext context, IReadOnlyList<CompiledPolicy> policies) =>
+        Inject(pod, context, policies, guard: true, node: null);
+
+    /// <param name="guard">False answers the patch whatever the guard finds (its findings are in <see cref="InjectionResult.RefusedProblems"/>): for the tests that hold the guard to the validator.</param>
+    internal static InjectionResult Inject(JsonElement pod, InjectionContext context, IReadOnlyList<CompiledPolicy> policies, bool guard, JsonObject? node = null)
     {
         var state = PodState.Read(pod);
         var decisions = new List<PolicyDecision>(policies.Count);
@@ -26,14 +42,13 @@ public static class InjectionEngine
 
         if (context.Namespace is { } ns && Annotations.ProtectedNamespaces.Contains(ns))
         {
-            return Skip(pod, policies, $"namespace {ns} is never injected", decisions);
+            return Skip(pod, node, policies, $"namespace {ns} is never injected", decisions);
         }
 
-        if (state.PodAnnotations?.ContainsKey(Annotations.MirrorPod) == true)
+        if (state.Annotation(Annotations.MirrorPod, out _))
         {
-            return Skip(pod, policies, "mirror pods (static pods) are never injected", decisions);
+            return Skip(pod, node, policies, "mirror pods (static pods) are never injected", decisions);
         }
-
         var optIn = OptIn.Parse(state.AnnotationValue(Annotations.Inject));
         foreach (var unknown in optIn.Names.Where(n => policies.All(p => p.Name != n)))
         {
@@ -94,47 +109,39 @@ public static class InjectionEngine
 
         if (applied.Count == 0)
         {
-            return new InjectionResult(pod, [], warnings, [], decisions);
+            return new InjectionResult(pod, node, [], warnings, [], decisions);
         }
 
         WriteStatus(state, patch);
-        var result = new InjectionResult(pod, patch, warnings, applied, decisions);
-        return Guard(pod, result, state.InjectedNames) ?? result;
+        var result = new InjectionResult(pod, node, patch, warnings, applied, decisions);
+        var added = InjectionGuard.AddedProblems(pod, patch);
+        if (!guard)
+        {
+            return new InjectionResult(pod, node, patch, warnings, applied, decisions) { RefusedProblems = added };
+        }
+
+        return added.Count == 0 ? result : Refuse(pod, node, result, added);
     }
 
     /// <summary>
     /// The last guard: a pod the API server would refuse (or that would never become Ready) is
-    /// never answered. Only what injection added counts, so a pod's own mistakes do not block it;
-    /// null when the injected pod passes, else the pod left alone with a warning.
+    /// never answered. Only what injection added counts (<see cref="InjectionGuard"/>), so a pod's
+    /// own mistakes do not block it: the pod is left alone with a warning.
     /// </summary>
-    private static InjectionResult? Guard(JsonObject pod, InjectionResult result, HashSet<string> injectedNames)
+    private static InjectionResult Refuse(JsonElement pod, JsonObject? node, InjectionResult result, List<ValidationProblem> added)
     {
-        var after = PodValidator.Validate(result.AppliedToSkeleton(), injectedNames.Contains);
-        if (after.Count == 0)
-        {
-            // The common case, and half the work: the pod as it came is only read when there is something to subtract.
-            return null;
-        }
-
-        var before = PodValidator.Validate(pod, injectedNames.Contains).Select(p => p.ToString()).ToHashSet(StringComparer.Ordinal);
-        var added = after.Where(p => !before.Contains(p.ToString())).ToList();
-        if (added.Count == 0)
-        {
-            return null;
-        }
-
         var problems = string.Join("; ", added.Select(p => p.ToString()));
         var warnings = result.Warnings.Append($"sidecars not injected: the pod would fail API server validation: {problems}").ToList();
         var decisions = result.Decisions
             .Select(d => d.Injected ? d with { Injected = false, Reason = $"not injected: the injected pod would fail validation: {problems}" } : d)
             .ToList();
-        return new InjectionResult(pod, [], warnings, [], decisions) { RefusedProblems = added };
+        return new InjectionResult(pod, node, [], warnings, [], decisions) { RefusedProblems = added };
     }
 
-    private static InjectionResult Skip(JsonObject pod, IReadOnlyList<CompiledPolicy> policies, string reason, List<PolicyDecision> decisions)
+    private static InjectionResult Skip(JsonElement pod, JsonObject? node, IReadOnlyList<CompiledPolicy> policies, string reason, List<PolicyDecision> decisions)
     {
         decisions.AddRange(policies.Select(p => new PolicyDecision(p.Name, false, reason)));
-        return new InjectionResult(pod, [], [], [], decisions);
+        return new InjectionResult(pod, node, [], [], [], decisions);
     }
 
     /// <summary>Null when the policy selects the pod, else why not.</summary>
@@ -347,7 +354,7 @@ public static class InjectionEngine
     private sealed class PodState
     {
         public bool HasMetadata;
-        public JsonObject? PodAnnotations;
+        public JsonElement? PodAnnotations;
         public Dictionary<string, string> Labels = new(StringComparer.Ordinal);
         public SortedDictionary<string, string> Status = new(StringComparer.Ordinal);
         public bool HasInitContainers;
@@ -362,114 +369,143 @@ public static class InjectionEngine
         public int InsertedFirst;
         public long TerminationGracePeriodSeconds = 30;
 
-        public string? AnnotationValue(string key) =>
-            PodAnnotations?[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
-
-        public static PodState Read(JsonObject pod)
+        public bool Annotation(string key, out JsonElement value)
         {
-            var state = new PodState();
-            if (pod["metadata"] is { } metadataNode)
-            {
-                var metadata = metadataNode as JsonObject ?? throw new InjectionException("metadata must be an object");
-                state.HasMetadata = true;
-                state.PodAnnotations = metadata["annotations"] switch
-                {
-                    null => null,
-                    JsonObject a => a,
-                    _ => throw new InjectionException("metadata.annotations must be an object"),
-                };
-                switch (metadata["labels"])
-                {
-                    case null:
-                        break;
-                    case JsonObject labels:
-                        foreach (var (key, value) in labels)
-                        {
-                            state.Labels[key] = value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : value?.ToJsonString() ?? string.Empty;
-                        }
+            value = default;
+            return PodAnnotations is { } annotations && annotations.TryGetProperty(key, out value);
+        }
 
-                        break;
-                    default:
+        public string? AnnotationValue(string key) =>
+            Annotation(key, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+        /// <summary>Absent and null are the same to the engine, as they are to the API server.</summary>
+        private static bool Has(JsonElement parent, string name, out JsonElement value) =>
+            parent.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+
+        private static string? Text(JsonElement parent, string name) =>
+            parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+        public static PodState Read(JsonElement pod)
+        {
+            if (pod.ValueKind != JsonValueKind.Object)
+            {
+                throw new InjectionException("the pod must be an object");
+            }
+
+            var state = new PodState();
+            if (Has(pod, "metadata", out var metadata))
+            {
+                if (metadata.ValueKind != JsonValueKind.Object)
+                {
+                    throw new InjectionException("metadata must be an object");
+                }
+
+                state.HasMetadata = true;
+                if (Has(metadata, "annotations", out var annotations))
+                {
+                    state.PodAnnotations = annotations.ValueKind == JsonValueKind.Object ? annotations : throw new InjectionException("metadata.annotations must be an object");
+                }
+
+                if (Has(metadata, "labels", out var labels))
+                {
+                    if (labels.ValueKind != JsonValueKind.Object)
+                    {
                         throw new InjectionException("metadata.labels must be an object");
+                    }
+
+                    foreach (var label in labels.EnumerateObject())
+                    {
+                        state.Labels[label.Name] = label.Value.ValueKind switch
+                        {
+                            JsonValueKind.String => label.Value.GetString()!,
+                            JsonValueKind.Null => string.Empty,
+                            _ => label.Value.GetRawText(),
+                        };
+                    }
                 }
 
                 state.Status = InjectionStatus.Parse(state.AnnotationValue(Annotations.Status));
             }
 
-            var spec = pod["spec"] as JsonObject ?? throw new InjectionException("the pod has no spec object");
-            var containers = spec["containers"] as JsonArray ?? throw new InjectionException("spec.containers must be a list");
-            for (var i = 0; i < containers.Count; i++)
+            if (!pod.TryGetProperty("spec", out var spec) || spec.ValueKind != JsonValueKind.Object)
             {
-                var container = containers[i] as JsonObject ?? throw new InjectionException($"spec.containers[{i}] must be an object");
-                var name = container["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : string.Empty;
+                throw new InjectionException("the pod has no spec object");
+            }
+
+            if (!spec.TryGetProperty("containers", out var containers) || containers.ValueKind != JsonValueKind.Array)
+            {
+                throw new InjectionException("spec.containers must be a list");
+            }
+
+            var i = 0;
+            foreach (var container in containers.EnumerateArray())
+            {
+                if (container.ValueKind != JsonValueKind.Object)
+                {
+                    throw new InjectionException($"spec.containers[{i}] must be an object");
+                }
+
+                var name = Text(container, "name") ?? string.Empty;
                 state.ContainerNames.Add(name);
                 var app = new AppContainer(name);
-                switch (container["volumeMounts"])
+                if (Has(container, "volumeMounts", out var mounts))
                 {
-                    case null:
-                        break;
-                    case JsonArray mounts:
-                        app.HasVolumeMounts = true;
-                        foreach (var mount in mounts.OfType<JsonObject>())
-                        {
-                            if (mount["mountPath"] is JsonValue p && p.GetValueKind() == JsonValueKind.String)
-                            {
-                                app.MountPaths.TryAdd(p.GetValue<string>(), mount["name"]?.ToString() ?? string.Empty);
-                            }
-                        }
-
-                        break;
-                    default:
+                    if (mounts.ValueKind != JsonValueKind.Array)
+                    {
                         throw new InjectionException($"spec.containers[{i}].volumeMounts must be a list");
+                    }
+
+                    app.HasVolumeMounts = true;
+                    foreach (var mount in mounts.EnumerateArray())
+                    {
+                        if (mount.ValueKind == JsonValueKind.Object && Text(mount, "mountPath") is { } path)
+                        {
+                            app.MountPaths.TryAdd(path, mount.TryGetProperty("name", out var volume) ? volume.ValueKind switch
+                            {
+                                JsonValueKind.String => volume.GetString()!,
+                                JsonValueKind.Null => string.Empty,
+                                _ => volume.GetRawText(),
+                            } : string.Empty);
+                        }
+                    }
                 }
 
                 state.AppContainers.Add(app);
+                i++;
             }
 
-            switch (spec["initContainers"])
+            state.HasInitContainers = NamesOf(spec, "initContainers", state.ContainerNames);
+            state.HasVolumes = NamesOf(spec, "volumes", state.VolumeNames);
+            if (spec.TryGetProperty("terminationGracePeriodSeconds", out var grace) && grace.ValueKind == JsonValueKind.Number)
             {
-                case null:
-                    break;
-                case JsonArray init:
-                    state.HasInitContainers = true;
-                    foreach (var container in init.OfType<JsonObject>())
-                    {
-                        if (container["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String)
-                        {
-                            state.ContainerNames.Add(n.GetValue<string>());
-                        }
-                    }
-
-                    break;
-                default:
-                    throw new InjectionException("spec.initContainers must be a list");
-            }
-
-            switch (spec["volumes"])
-            {
-                case null:
-                    break;
-                case JsonArray volumes:
-                    state.HasVolumes = true;
-                    foreach (var volume in volumes.OfType<JsonObject>())
-                    {
-                        if (volume["name"] is JsonValue n && n.GetValueKind() == JsonValueKind.String)
-                        {
-                            state.VolumeNames.Add(n.GetValue<string>());
-                        }
-                    }
-
-                    break;
-                default:
-                    throw new InjectionException("spec.volumes must be a list");
-            }
-
-            if (spec["terminationGracePeriodSeconds"] is JsonValue grace && grace.GetValueKind() == JsonValueKind.Number)
-            {
-                state.TerminationGracePeriodSeconds = (long)double.Parse(grace.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
+                state.TerminationGracePeriodSeconds = grace.TryGetInt64(out var whole) ? whole : grace.TryGetDouble(out var number) ? (long)number : state.TerminationGracePeriodSeconds;
             }
 
             return state;
+        }
+
+        /// <summary>Adds the names of a list's objects; false when the pod does not have the list.</summary>
+        private static bool NamesOf(JsonElement spec, string field, HashSet<string> names)
+        {
+            if (!Has(spec, field, out var list))
+            {
+                return false;
+            }
+
+            if (list.ValueKind != JsonValueKind.Array)
+            {
+                throw new InjectionException($"spec.{field} must be a list");
+            }
+
+            foreach (var item in list.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.Object && Text(item, "name") is { } name)
+                {
+                    names.Add(name);
+                }
+            }
+
+            return true;
         }
     }
 

@@ -14,12 +14,15 @@ public sealed class InjectionResult
     [ThreadStatic]
     private static Utf8JsonWriter? patchWriter;
 
-    private readonly JsonObject originalPod;
+    private readonly JsonElement originalPod;
+    private readonly JsonObject? originalNode;
     private JsonObject? pod;
 
-    internal InjectionResult(JsonObject originalPod, IReadOnlyList<PatchOperation> patch, IReadOnlyList<string> warnings, IReadOnlyList<string> appliedPolicies, IReadOnlyList<PolicyDecision> decisions)
+    /// <param name="originalNode">The pod as a node when the caller has one, else it is read from <paramref name="originalPod"/> when <see cref="Pod"/> is.</param>
+    internal InjectionResult(JsonElement originalPod, JsonObject? originalNode, IReadOnlyList<PatchOperation> patch, IReadOnlyList<string> warnings, IReadOnlyList<string> appliedPolicies, IReadOnlyList<PolicyDecision> decisions)
     {
         this.originalPod = originalPod;
+        this.originalNode = originalNode;
         Patch = patch;
         Warnings = warnings;
         AppliedPolicies = appliedPolicies;
@@ -45,38 +48,14 @@ public sealed class InjectionResult
     /// </summary>
     public IReadOnlyList<ValidationProblem> RefusedProblems { get; init; } = [];
 
-    /// <summary>The pod with the patch applied (computed on first use; the input pod is not changed).</summary>
-    public JsonObject Pod => pod ??= Changed ? PatchApplier.Apply(originalPod, Patch) : (JsonObject)originalPod.DeepClone();
-
     /// <summary>
-    /// The patch applied to the pod's skeleton: a copy of its spec, and its metadata and annotations
-    /// as empty objects where the pod has them. Every operation applies to it exactly where it
-    /// applies to the whole pod (the engine only adds under spec and to metadata's annotations), and
-    /// its spec is the patched pod's, which is all the pod validator reads. What the webhook needs on
-    /// every review, without copying the rest of the pod (managedFields, status) as <see cref="Pod"/>
-    /// does: that copy was the largest single cost of an answer the cache does not have.
+    /// The pod with the patch applied (computed on first use; the input pod is not changed). For a
+    /// result of <see cref="InjectionEngine.Inject(JsonElement, InjectionContext, IReadOnlyList{CompiledPolicy})"/>,
+    /// read it while the element's document is alive.
     /// </summary>
-    /// <exception cref="InvalidOperationException">An operation does not apply (a path that does not exist).</exception>
-    internal JsonObject AppliedToSkeleton()
-    {
-        if (pod is not null)
-        {
-            return pod;
-        }
+    public JsonObject Pod => pod ??= Changed ? PatchApplier.Apply(OriginalNode(), Patch) : (JsonObject)OriginalNode().DeepClone();
 
-        var skeleton = new JsonObject();
-        if (originalPod["metadata"] is JsonObject metadata)
-        {
-            skeleton["metadata"] = metadata["annotations"] is JsonObject ? new JsonObject { ["annotations"] = new JsonObject() } : new JsonObject();
-        }
-
-        if (originalPod["spec"] is { } spec)
-        {
-            skeleton["spec"] = spec.DeepClone();
-        }
-
-        return PatchApplier.Apply(skeleton, Patch, copy: false);
-    }
+    private JsonObject OriginalNode() => originalNode ?? JsonNode.Parse(originalPod.GetRawText())!.AsObject();
 
     public byte[] PatchJsonUtf8()
     {

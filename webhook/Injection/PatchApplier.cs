@@ -5,16 +5,20 @@ namespace SidecarInjector.Webhook.Injection;
 /// <summary>
 /// Applies the engine's own <c>add</c> operations to a copy of a pod, for the offline command
 /// and <see cref="InjectionResult.Pod"/>. Only what the engine emits is supported; the tests
-/// check the same patches with an independent RFC 6902 implementation.
+/// check the same patches with an independent RFC 6902 implementation. The guard applies them to
+/// a shape of the pod with markers for values (<see cref="InjectionGuard"/>).
 /// </summary>
 internal static class PatchApplier
 {
     /// <param name="copy">False applies the operations to <paramref name="document"/> itself.</param>
-    public static JsonObject Apply(JsonObject document, IEnumerable<PatchOperation> operations, bool copy = true)
+    /// <param name="valueOf">What each operation (and its index) adds; null adds the operation's value.</param>
+    /// <exception cref="InvalidOperationException">An operation does not apply (a path that does not exist).</exception>
+    public static JsonObject Apply(JsonObject document, IReadOnlyList<PatchOperation> operations, bool copy = true, Func<PatchOperation, int, JsonNode?>? valueOf = null)
     {
         var target = copy ? (JsonObject)document.DeepClone() : document;
-        foreach (var op in operations)
+        for (var index = 0; index < operations.Count; index++)
         {
+            var op = operations[index];
             if (op.Op != "add")
             {
                 throw new InvalidOperationException($"unsupported patch operation {op.Op}");
@@ -33,17 +37,20 @@ internal static class PatchApplier
             }
 
             var last = tokens[^1];
+            var value = valueOf is null ? op.NewValue() : valueOf(op, index);
             switch (parent)
             {
                 case JsonObject o:
-                    o[last] = op.NewValue();
+                    o[last] = value;
                     break;
                 case JsonArray a when last == "-":
-                    a.Add(op.NewValue());
+                    a.Add(value);
                     break;
-                case JsonArray a:
-                    a.Insert(int.Parse(last, System.Globalization.CultureInfo.InvariantCulture), op.NewValue());
+                case JsonArray a when int.TryParse(last, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var at) && at <= a.Count:
+                    a.Insert(at, value);
                     break;
+                default:
+                    throw new InvalidOperationException($"path {op.Path} does not exist");
             }
         }
 

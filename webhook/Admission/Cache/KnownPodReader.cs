@@ -66,13 +66,13 @@ public static class KnownPodReader
 
             // The parser must have taken the placeholder as request.object: not another "object" later on,
             // nor a pod's bytes found somewhere else in the review.
-            if (parsed.ObjectJson is not { } placeholder
+            if (parsed.Object is not { } placeholder
                 || !JsonMarshal.GetRawUtf8Value(placeholder).Overlaps(envelope.AsSpan(start, Placeholder.Length), out var offset) || offset != 0)
             {
                 return false;
             }
 
-            (review, pod) = (parsed with { Object = null, ObjectJson = null }, start..(start + length));
+            (review, pod) = (parsed with { Object = null }, start..(start + length));
             return true;
         }
         catch (Exception e) when (e is JsonException or AdmissionReviewException)

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using SidecarInjector.Crds.V1Alpha1;
 
 namespace SidecarInjector.Webhook.Admission;
@@ -19,15 +18,27 @@ public sealed record EventSubject(
     string? OwnerUid,
     string? OptIn)
 {
-    public static EventSubject? Of(JsonObject pod, string? @namespace)
+    public static EventSubject? Of(JsonElement pod, string? @namespace)
     {
         if (string.IsNullOrEmpty(@namespace))
         {
             return null;
         }
 
-        var metadata = pod["metadata"] as JsonObject;
-        var owner = (metadata?["ownerReferences"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(o => o["controller"] is JsonValue c && c.GetValueKind() == JsonValueKind.True);
+        var metadata = Child(pod, "metadata");
+        JsonElement? owner = null;
+        if (Child(metadata, "ownerReferences", JsonValueKind.Array) is { } references)
+        {
+            foreach (var reference in references.EnumerateArray())
+            {
+                if (reference.ValueKind == JsonValueKind.Object && reference.TryGetProperty("controller", out var controller) && controller.ValueKind == JsonValueKind.True)
+                {
+                    owner = reference;
+                    break;
+                }
+            }
+        }
+
         return new EventSubject(
             @namespace,
             Text(metadata, "name") ?? Text(metadata, "generateName"),
@@ -36,12 +47,15 @@ public sealed record EventSubject(
             Text(owner, "kind"),
             Text(owner, "name"),
             Text(owner, "uid"),
-            Text(metadata?["annotations"] as JsonObject, Annotations.Inject));
+            Text(Child(metadata, "annotations"), Annotations.Inject));
     }
 
     /// <summary>Identifies the object the Events go to within a namespace: the owner's uid, else the pod's name.</summary>
     public string OwnerKey => OwnerUid ?? OwnerName ?? $"pod/{PodName}";
 
-    private static string? Text(JsonObject? node, string key) =>
-        node?[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+    private static JsonElement? Child(JsonElement? parent, string key, JsonValueKind kind = JsonValueKind.Object) =>
+        parent is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty(key, out var child) && child.ValueKind == kind ? child : null;
+
+    private static string? Text(JsonElement? parent, string key) =>
+        Child(parent, key, JsonValueKind.String)?.GetString();
 }

@@ -1,8 +1,11 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 
 namespace SidecarInjector.Webhook.Admission;
 
-/// <summary>The parts of an admission.k8s.io/v1 AdmissionReview request the webhook uses.</summary>
+/// <summary>
+/// The parts of an admission.k8s.io/v1 AdmissionReview request the webhook uses. <see cref="Object"/>
+/// is the raw <c>request.object</c>, backed by the parsed document: read it while that lives.
+/// </summary>
 public sealed record AdmissionRequest(
     string Uid,
     string KindGroup,
@@ -13,12 +16,9 @@ public sealed record AdmissionRequest(
     string Operation,
     string? Namespace,
     string? Name,
-    JsonObject? Object,
+    JsonElement? Object,
     bool DryRun)
 {
-    /// <summary>The raw <c>request.object</c>, backed by the parsed document like <see cref="Object"/>.</summary>
-    public System.Text.Json.JsonElement? ObjectJson { get; init; }
-
     /// <summary>Only pod creation is mutated; everything else is allowed unchanged.</summary>
     public bool IsPodCreate =>
         Operation == "CREATE" && KindGroup.Length == 0 && Kind == "Pod"

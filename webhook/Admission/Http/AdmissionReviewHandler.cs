@@ -172,7 +172,7 @@ public sealed class AdmissionReviewHandler
         RenderedResponse rendered;
         Exception? failure = null;
         var labels = review.IsPodCreate ? policies.NamespaceLabels(review.Namespace) : null;
-        var pod = review.IsPodCreate ? review.ObjectJson : null;
+        var pod = review.IsPodCreate ? review.Object : null;
         var podJson = pod is { } podElement ? JsonMarshal.GetRawUtf8Value(podElement) : default;
         var podName = PodName(review, pod);
         MutationCache.Key? key = pod is not null ? CacheKey(podJson, policyName, review, labels) : null;

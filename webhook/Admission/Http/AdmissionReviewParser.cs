@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace SidecarInjector.Webhook.Admission;
 
@@ -126,11 +125,8 @@ public static class AdmissionReviewParser
             operation,
             @namespace,
             name,
-            obj is { } o ? JsonObject.Create(o) : null,
-            dryRun)
-        {
-            ObjectJson = obj,
-        };
+            obj,
+            dryRun);
     }
 
     private static (string Group, string Name) GroupAnd(JsonElement value, string property, string field)

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using SidecarInjector.Crds.V1Alpha1;
 using SidecarInjector.Webhook.Injection;
 
@@ -81,15 +81,15 @@ public static class PodMutator
         return new AdmissionResponse(uid, AdmissionOutcome.FailedOpen, null, [warning], annotations, [], reason);
     }
 
-    private static string? NamespaceOf(AdmissionRequest request, JsonObject pod)
+    private static string? NamespaceOf(AdmissionRequest request, JsonElement pod)
     {
         if (!string.IsNullOrEmpty(request.Namespace))
         {
             return request.Namespace;
         }
 
-        return pod.TryGetPropertyValue("metadata", out var metadata)
-            && metadata is JsonObject m && m["namespace"] is JsonValue v && v.TryGetValue<string>(out var ns) && ns.Length > 0
+        return pod.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+            && metadata.TryGetProperty("namespace", out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } ns
             ? ns
             : null;
     }
