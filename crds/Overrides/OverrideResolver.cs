@@ -48,6 +48,8 @@ public static class OverrideResolver
         ["adapter"] = "set the typed section's fields under config",
     };
 
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> NoneApplied = new Dictionary<string, IReadOnlyList<string>>();
+
     /// <summary>The sidecars a pod with <paramref name="annotation"/> (null: none) gets from <paramref name="policy"/>, which must be valid.</summary>
     public static ResolvedOverrides Resolve(SidecarPolicy policy, string? annotation) =>
         Resolve(policy.Spec, annotation, null);
@@ -55,7 +57,7 @@ public static class OverrideResolver
     /// <param name="policyHash">The policy's template hash when the caller has it, to skip computing it.</param>
     public static ResolvedOverrides Resolve(SidecarPolicySpec spec, string? annotation, string? policyHash)
     {
-        var none = new Dictionary<string, IReadOnlyList<string>>();
+        var none = NoneApplied;
         if (annotation is null)
         {
             return new ResolvedOverrides(spec.Sidecars, policyHash ?? TemplateHashOf(spec), none, []);

@@ -45,12 +45,22 @@ public static class InjectionStatus
 
     public static string Format(IReadOnlyDictionary<string, string> status)
     {
-        var obj = new JsonObject();
-        foreach (var (policy, hash) in status.OrderBy(p => p.Key, StringComparer.Ordinal))
+        // Written straight to JSON, sorted by policy name: a pod's status is formatted on every injection.
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 + (status.Count * 48));
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            obj[policy] = hash;
+            writer.WriteStartObject();
+            IEnumerable<KeyValuePair<string, string>> sorted = status is SortedDictionary<string, string> { Comparer: var comparer } && ReferenceEquals(comparer, StringComparer.Ordinal)
+                ? status
+                : status.OrderBy(p => p.Key, StringComparer.Ordinal);
+            foreach (var (policy, hash) in sorted)
+            {
+                writer.WriteString(policy, hash);
+            }
+
+            writer.WriteEndObject();
         }
 
-        return obj.ToJsonString();
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }

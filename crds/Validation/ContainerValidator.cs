@@ -147,6 +147,13 @@ public static partial class ContainerValidator
     }
 
     /// <summary>
+    /// Adds a mount's path to the paths the mounts after it must not repeat (only an absolute path
+    /// counts: another has a problem of its own); false when it is there already.
+    /// </summary>
+    public static bool CountMountPath(string? mountPath, HashSet<string> paths) =>
+        string.IsNullOrEmpty(mountPath) || !mountPath.StartsWith('/') || paths.Add(mountPath);
+
+    /// <summary>
     /// Checks one volume mount at <paramref name="at"/>; <paramref name="paths"/> holds the absolute
     /// mount paths of the container's earlier mounts and gets this one's.
     /// </summary>
@@ -171,7 +178,7 @@ public static partial class ContainerValidator
         {
             problems.Add(new ValidationProblem($"{at}.mountPath", $"'{mountPath}' must be an absolute path"));
         }
-        else if (!paths.Add(mountPath))
+        else if (!CountMountPath(mountPath, paths))
         {
             problems.Add(new ValidationProblem($"{at}.mountPath", $"'{mountPath}' must be unique: another mount of this container uses it"));
         }

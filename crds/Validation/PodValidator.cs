@@ -40,17 +40,16 @@ public static class PodValidator
 
             for (var i = 0; i < containers.Count; i++)
             {
-                var at = $"spec.{field}[{i}]";
                 var container = containers[i] as JsonObject;
                 var name = Text(container?["name"]) ?? string.Empty;
-                if (!CheckContainerEntry(at, container is not null, name, containerNames, problems))
+                if (!CheckContainerEntry(field, i, container is not null, name, containerNames, problems))
                 {
                     continue;
                 }
 
                 if (field == "containers" || checkInitContainer is null || checkInitContainer(name))
                 {
-                    ContainerValidator.Validate(container!, at, volumes, problems);
+                    ContainerValidator.Validate(container!, $"spec.{field}[{i}]", volumes, problems);
                 }
             }
         }
@@ -72,20 +71,21 @@ public static class PodValidator
     }
 
     /// <summary>
-    /// The pod-level rules for the container entry at <paramref name="at"/> (init containers first, then
-    /// app containers): an object, with a name unique across both lists. False when it is not an object.
+    /// The pod-level rules for the container at <paramref name="index"/> of <c>spec.</c><paramref name="field"/>
+    /// (init containers first, then app containers): an object, with a name unique across both
+    /// lists. False when it is not an object.
     /// </summary>
-    public static bool CheckContainerEntry(string at, bool isObject, string name, HashSet<string> containerNames, List<ValidationProblem> problems)
+    public static bool CheckContainerEntry(string field, int index, bool isObject, string name, HashSet<string> containerNames, List<ValidationProblem> problems)
     {
         if (!isObject)
         {
-            problems.Add(new ValidationProblem(at, "must be an object"));
+            problems.Add(new ValidationProblem($"spec.{field}[{index}]", "must be an object"));
             return false;
         }
 
         if (name.Length > 0 && !containerNames.Add(name))
         {
-            problems.Add(new ValidationProblem($"{at}.name", $"duplicate container name '{name}'"));
+            problems.Add(new ValidationProblem($"spec.{field}[{index}].name", $"duplicate container name '{name}'"));
         }
 
         return true;

@@ -50,6 +50,19 @@ public sealed class CompiledPolicy
 
     internal IReadOnlyList<(string Name, byte[] Json)> Volumes { get; }
 
+    internal bool HasVolume(string name)
+    {
+        foreach (var volume in Volumes)
+        {
+            if (volume.Name == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     internal IReadOnlyList<(string Volume, string MountPath, byte[] Json)> AppMounts { get; }
 
     private static byte[] Utf8(JsonNode node) => System.Text.Encoding.UTF8.GetBytes(node.ToJsonString());

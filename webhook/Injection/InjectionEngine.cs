@@ -215,8 +215,6 @@ public static class InjectionEngine
     private static int InjectPolicy(CompiledPolicy policy, IReadOnlyList<CompiledSidecar> policySidecars, PodState state, List<PatchOperation> patch, List<string> warnings)
     {
         // Decide first which sidecars go in: a policy that injects none adds nothing at all.
-        var volumesAfter = new HashSet<string>(state.VolumeNames, StringComparer.Ordinal);
-        volumesAfter.UnionWith(policy.Volumes.Select(v => v.Name));
         var sidecars = new List<CompiledSidecar>(policySidecars.Count);
         foreach (var sidecar in policySidecars)
         {
@@ -227,7 +225,7 @@ public static class InjectionEngine
                 continue;
             }
 
-            var missing = sidecar.MountedVolumes.FirstOrDefault(v => !volumesAfter.Contains(v));
+            var missing = sidecar.MountedVolumes.FirstOrDefault(v => !state.VolumeNames.Contains(v) && !policy.HasVolume(v));
             if (missing is not null)
             {
                 warnings.Add($"policy {policy.Name}: sidecar {name} mounts volume {missing}, which neither the pod nor the policy has; not injected");
@@ -266,7 +264,6 @@ public static class InjectionEngine
 
             var container = rendered.Json;
             state.ContainerNames.Add(name);
-            state.InjectedNames.Add(name);
             if (sidecar.Spec.Native && before && state.HasInitContainers)
             {
                 // Before the pod's own init containers, after the native sidecars injected so far (in policy order).
@@ -315,7 +312,7 @@ public static class InjectionEngine
                 }
 
                 app.MountPaths[path] = volume;
-                AddToArray(patch, $"/spec/containers/{i}/volumeMounts", ref app.HasVolumeMounts, json);
+                AddToArray(patch, app.MountsPath ??= $"/spec/containers/{i}/volumeMounts", ref app.HasVolumeMounts, json);
             }
         }
     }
@@ -324,7 +321,14 @@ public static class InjectionEngine
     {
         if (exists)
         {
-            patch.Add(new PatchOperation("add", arrayPath + "/-", item, wrapInArray: false));
+            var append = arrayPath switch
+            {
+                "/spec/volumes" => "/spec/volumes/-",
+                "/spec/initContainers" => "/spec/initContainers/-",
+                "/spec/containers" => "/spec/containers/-",
+                _ => arrayPath + "/-",
+            };
+            patch.Add(new PatchOperation("add", append, item, wrapInArray: false));
             return;
         }
 
@@ -363,7 +367,6 @@ public static class InjectionEngine
         public HashSet<string> ContainerNames = new(StringComparer.Ordinal);
         public HashSet<string> VolumeNames = new(StringComparer.Ordinal);
         public List<AppContainer> AppContainers = [];
-        public HashSet<string> InjectedNames = new(StringComparer.Ordinal);
 
         /// <summary>Native sidecars put before the pod's own init containers so far: the next one's index.</summary>
         public int InsertedFirst;
@@ -379,10 +382,10 @@ public static class InjectionEngine
             Annotation(key, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
         /// <summary>Absent and null are the same to the engine, as they are to the API server.</summary>
-        private static bool Has(JsonElement parent, string name, out JsonElement value) =>
+        private static bool Has(JsonElement parent, ReadOnlySpan<byte> name, out JsonElement value) =>
             parent.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
 
-        private static string? Text(JsonElement parent, string name) =>
+        private static string? Text(JsonElement parent, ReadOnlySpan<byte> name) =>
             parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
         public static PodState Read(JsonElement pod)
@@ -393,7 +396,7 @@ public static class InjectionEngine
             }
 
             var state = new PodState();
-            if (Has(pod, "metadata", out var metadata))
+            if (Has(pod, "metadata"u8, out var metadata))
             {
                 if (metadata.ValueKind != JsonValueKind.Object)
                 {
@@ -401,12 +404,12 @@ public static class InjectionEngine
                 }
 
                 state.HasMetadata = true;
-                if (Has(metadata, "annotations", out var annotations))
+                if (Has(metadata, "annotations"u8, out var annotations))
                 {
                     state.PodAnnotations = annotations.ValueKind == JsonValueKind.Object ? annotations : throw new InjectionException("metadata.annotations must be an object");
                 }
 
-                if (Has(metadata, "labels", out var labels))
+                if (Has(metadata, "labels"u8, out var labels))
                 {
                     if (labels.ValueKind != JsonValueKind.Object)
                     {
@@ -427,12 +430,12 @@ public static class InjectionEngine
                 state.Status = InjectionStatus.Parse(state.AnnotationValue(Annotations.Status));
             }
 
-            if (!pod.TryGetProperty("spec", out var spec) || spec.ValueKind != JsonValueKind.Object)
+            if (!pod.TryGetProperty("spec"u8, out var spec) || spec.ValueKind != JsonValueKind.Object)
             {
                 throw new InjectionException("the pod has no spec object");
             }
 
-            if (!spec.TryGetProperty("containers", out var containers) || containers.ValueKind != JsonValueKind.Array)
+            if (!spec.TryGetProperty("containers"u8, out var containers) || containers.ValueKind != JsonValueKind.Array)
             {
                 throw new InjectionException("spec.containers must be a list");
             }
@@ -445,10 +448,10 @@ public static class InjectionEngine
                     throw new InjectionException($"spec.containers[{i}] must be an object");
                 }
 
-                var name = Text(container, "name") ?? string.Empty;
+                var name = Text(container, "name"u8) ?? string.Empty;
                 state.ContainerNames.Add(name);
                 var app = new AppContainer(name);
-                if (Has(container, "volumeMounts", out var mounts))
+                if (Has(container, "volumeMounts"u8, out var mounts))
                 {
                     if (mounts.ValueKind != JsonValueKind.Array)
                     {
@@ -458,9 +461,9 @@ public static class InjectionEngine
                     app.HasVolumeMounts = true;
                     foreach (var mount in mounts.EnumerateArray())
                     {
-                        if (mount.ValueKind == JsonValueKind.Object && Text(mount, "mountPath") is { } path)
+                        if (mount.ValueKind == JsonValueKind.Object && Text(mount, "mountPath"u8) is { } path)
                         {
-                            app.MountPaths.TryAdd(path, mount.TryGetProperty("name", out var volume) ? volume.ValueKind switch
+                            app.MountPaths.TryAdd(path, mount.TryGetProperty("name"u8, out var volume) ? volume.ValueKind switch
                             {
                                 JsonValueKind.String => volume.GetString()!,
                                 JsonValueKind.Null => string.Empty,
@@ -476,7 +479,7 @@ public static class InjectionEngine
 
             state.HasInitContainers = NamesOf(spec, "initContainers", state.ContainerNames);
             state.HasVolumes = NamesOf(spec, "volumes", state.VolumeNames);
-            if (spec.TryGetProperty("terminationGracePeriodSeconds", out var grace) && grace.ValueKind == JsonValueKind.Number)
+            if (spec.TryGetProperty("terminationGracePeriodSeconds"u8, out var grace) && grace.ValueKind == JsonValueKind.Number)
             {
                 state.TerminationGracePeriodSeconds = grace.TryGetInt64(out var whole) ? whole : grace.TryGetDouble(out var number) ? (long)number : state.TerminationGracePeriodSeconds;
             }
@@ -487,7 +490,7 @@ public static class InjectionEngine
         /// <summary>Adds the names of a list's objects; false when the pod does not have the list.</summary>
         private static bool NamesOf(JsonElement spec, string field, HashSet<string> names)
         {
-            if (!Has(spec, field, out var list))
+            if (!spec.TryGetProperty(field, out var list) || list.ValueKind == JsonValueKind.Null)
             {
                 return false;
             }
@@ -499,7 +502,7 @@ public static class InjectionEngine
 
             foreach (var item in list.EnumerateArray())
             {
-                if (item.ValueKind == JsonValueKind.Object && Text(item, "name") is { } name)
+                if (item.ValueKind == JsonValueKind.Object && Text(item, "name"u8) is { } name)
                 {
                     names.Add(name);
                 }
@@ -514,6 +517,9 @@ public static class InjectionEngine
         public string Name { get; } = name;
 
         public bool HasVolumeMounts;
+
+        /// <summary>The JSON pointer of its volumeMounts, once it gets one.</summary>
+        public string? MountsPath;
 
         public Dictionary<string, string> MountPaths { get; } = new(StringComparer.Ordinal);
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -13,7 +14,7 @@ namespace SidecarInjector.Webhook.Injection;
 /// <para>
 /// It gives what validating the whole patched pod and the whole pod as it came, then subtracting,
 /// gives (the tests hold it to exactly that), without copying or validating either: the patch is
-/// applied to the pod's shape (its arrays, with a marker for each element, and an app container's
+/// applied to the pod's shape (its lists, with a marker for each element, and its app containers'
 /// mounts), which proves every operation applies where the API server will apply it; then only
 /// what the patch can change is checked. The pod-level rules (volume and container names) run
 /// on the names before and after; an injected container is checked once per rendering of it
@@ -31,23 +32,68 @@ internal static class InjectionGuard
     /// <exception cref="InvalidOperationException">An operation does not apply to the pod.</exception>
     public static List<ValidationProblem> AddedProblems(JsonElement pod, IReadOnlyList<PatchOperation> patch)
     {
-        var shape = PatchApplier.Apply(Shape(pod), patch, copy: false, Marker);
-        var spec = pod.GetProperty("spec");
-        var shapeSpec = (JsonObject)shape["spec"]!;
-
-        var originalVolumes = Entries(spec, "volumes");
-        var originalInit = Entries(spec, "initContainers");
-        var originalApps = Entries(spec, "containers");
-        var injectedNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var field in (string[])["initContainers", "containers"])
+        var spec = pod.GetProperty("spec"u8);
+        var originalVolumes = Entries(spec, "volumes"u8);
+        var originalInit = Entries(spec, "initContainers"u8);
+        var originalApps = Entries(spec, "containers"u8);
+        var shape = PodShape.Of(pod, originalApps);
+        for (var i = 0; i < patch.Count; i++)
         {
-            foreach (var node in shapeSpec[field] as JsonArray ?? [])
+            shape.Apply(patch[i], i);
+        }
+
+        var injectedNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var marker in shape.Init.Concat(shape.Containers.Select(c => c.Marker)))
+        {
+            if (marker >= 0 && ValueOf(patch[marker]).Name is { Length: > 0 } name)
             {
-                if (Added(node) is { } op && ValueOf(patch[op]).Name is { Length: > 0 } name)
-                {
-                    injectedNames.Add(name);
-                }
+                injectedNames.Add(name);
             }
+        }
+
+        // The patched pod, in the validator's order.
+        var after = new List<ValidationProblem>();
+        var volumesAfter = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < shape.Volumes.Count; i++)
+        {
+            var marker = shape.Volumes[i];
+            PodValidator.CheckVolumeName(i, marker >= 0 ? ValueOf(patch[marker]).Name : Name(originalVolumes[Original(marker)]), volumesAfter, after);
+        }
+
+        var namesAfter = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < shape.Init.Count; i++)
+        {
+            var marker = shape.Init[i];
+            if (marker < 0)
+            {
+                CheckOriginal("initContainers", i, originalInit[Original(marker)], namesAfter, volumesAfter, injectedNames, after);
+            }
+            else if (CheckAdded("initContainers", i, ValueOf(patch[marker]), namesAfter, after) is { } value && injectedNames.Contains(value.Name ?? string.Empty))
+            {
+                value.ValidateContainer("initContainers", i, volumesAfter, after);
+            }
+        }
+
+        for (var i = 0; i < shape.Containers.Count; i++)
+        {
+            var container = shape.Containers[i];
+            if (container.Marker >= 0)
+            {
+                CheckAdded("containers", i, ValueOf(patch[container.Marker]), namesAfter, after)?.ValidateContainer("containers", i, volumesAfter, after);
+                continue;
+            }
+
+            var original = originalApps[Original(container.Marker)];
+            if (PodValidator.CheckContainerEntry("containers", i, original.ValueKind == JsonValueKind.Object, Name(original) ?? string.Empty, namesAfter, after))
+            {
+                CheckNewMounts(i, original, container, patch, volumesAfter, after);
+            }
+        }
+
+        if (after.Count == 0)
+        {
+            // The common case: nothing to subtract, so the pod as it came is not looked at again.
+            return after;
         }
 
         // The pod as it came, where the patch can change what the validator finds.
@@ -61,186 +107,227 @@ internal static class InjectionGuard
         var namesBefore = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < originalInit.Count; i++)
         {
-            CheckOriginal($"spec.initContainers[{i}]", originalInit[i], init: true, namesBefore, volumesBefore, injectedNames, before);
+            CheckOriginal("initContainers", i, originalInit[i], namesBefore, volumesBefore, injectedNames, before);
         }
 
         for (var i = 0; i < originalApps.Count; i++)
         {
-            PodValidator.CheckContainerEntry($"spec.containers[{i}]", originalApps[i].ValueKind == JsonValueKind.Object, Name(originalApps[i]) ?? string.Empty, namesBefore, before);
-        }
-
-        // The patched pod, in the validator's order.
-        var after = new List<ValidationProblem>();
-        var volumesAfter = new HashSet<string>(StringComparer.Ordinal);
-        var volumeNodes = shapeSpec["volumes"] as JsonArray ?? [];
-        for (var i = 0; i < volumeNodes.Count; i++)
-        {
-            var name = Added(volumeNodes[i]) is { } op ? ValueOf(patch[op]).Name : Name(originalVolumes[Original(volumeNodes[i])]);
-            PodValidator.CheckVolumeName(i, name, volumesAfter, after);
-        }
-
-        var namesAfter = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var field in (string[])["initContainers", "containers"])
-        {
-            var nodes = shapeSpec[field] as JsonArray ?? [];
-            var originals = field == "containers" ? originalApps : originalInit;
-            for (var i = 0; i < nodes.Count; i++)
-            {
-                var at = $"spec.{field}[{i}]";
-                if (Added(nodes[i]) is { } op)
-                {
-                    var value = ValueOf(patch[op]);
-                    if (PodValidator.CheckContainerEntry(at, value.Node is not null, value.Name ?? string.Empty, namesAfter, after)
-                        && (field == "containers" || injectedNames.Contains(value.Name ?? string.Empty)))
-                    {
-                        value.ValidateContainer(at, volumesAfter, after);
-                    }
-                }
-                else if (field == "initContainers")
-                {
-                    CheckOriginal(at, originals[Original(nodes[i])], init: true, namesAfter, volumesAfter, injectedNames, after);
-                }
-                else
-                {
-                    var original = originals[Original(nodes[i])];
-                    if (PodValidator.CheckContainerEntry(at, original.ValueKind == JsonValueKind.Object, Name(original) ?? string.Empty, namesAfter, after))
-                    {
-                        CheckNewMounts(at, original, (JsonObject)nodes[i]!, patch, volumesAfter, after);
-                    }
-                }
-            }
-        }
-
-        if (after.Count == 0)
-        {
-            return after;
+            PodValidator.CheckContainerEntry("containers", i, originalApps[i].ValueKind == JsonValueKind.Object, Name(originalApps[i]) ?? string.Empty, namesBefore, before);
         }
 
         var known = before.Select(p => p.ToString()).ToHashSet(StringComparer.Ordinal);
         return after.Where(p => !known.Contains(p.ToString())).ToList();
     }
 
+    /// <summary>The pod-level rules for a container the patch adds; the value when it is an object, to check further.</summary>
+    private static RawValue? CheckAdded(string field, int index, RawValue value, HashSet<string> names, List<ValidationProblem> problems) =>
+        PodValidator.CheckContainerEntry(field, index, value.Node is not null, value.Name ?? string.Empty, names, problems) ? value : null;
+
     /// <summary>
     /// An init container of the pod's own: its name rules, and the container rules only if it shares
     /// a name with an injected one (the validator checks only injected init containers).
     /// </summary>
-    private static void CheckOriginal(string at, JsonElement container, bool init, HashSet<string> names, HashSet<string> volumes, HashSet<string> injectedNames, List<ValidationProblem> problems)
+    private static void CheckOriginal(string field, int index, JsonElement container, HashSet<string> names, HashSet<string> volumes, HashSet<string> injectedNames, List<ValidationProblem> problems)
     {
         var name = Name(container) ?? string.Empty;
-        if (PodValidator.CheckContainerEntry(at, container.ValueKind == JsonValueKind.Object, name, names, problems) && init && injectedNames.Contains(name))
+        if (PodValidator.CheckContainerEntry(field, index, container.ValueKind == JsonValueKind.Object, name, names, problems) && injectedNames.Contains(name))
         {
-            ContainerValidator.Validate(JsonObject.Create(container)!, at, volumes, problems);
+            ContainerValidator.Validate(JsonObject.Create(container)!, $"spec.{field}[{index}]", volumes, problems);
         }
     }
 
     /// <summary>The mounts the patch appends to an app container, checked after the container's own (whose problems cannot change).</summary>
-    private static void CheckNewMounts(string at, JsonElement original, JsonObject shape, IReadOnlyList<PatchOperation> patch, HashSet<string> volumes, List<ValidationProblem> problems)
+    private static void CheckNewMounts(int container, JsonElement original, AppShape shape, IReadOnlyList<PatchOperation> patch, HashSet<string> volumes, List<ValidationProblem> problems)
     {
-        if (shape["volumeMounts"] is not JsonArray mounts || !mounts.Any(m => Added(m) is not null))
+        if (shape.Mounts is not { } mounts || !mounts.Exists(m => m >= 0))
         {
             return;
         }
 
-        var ownMounts = original.TryGetProperty("volumeMounts", out var list) && list.ValueKind == JsonValueKind.Array ? list : default;
+        var ownMounts = original.TryGetProperty("volumeMounts"u8, out var list) && list.ValueKind == JsonValueKind.Array ? list : default;
         var paths = new HashSet<string>(StringComparer.Ordinal);
-        var unchanged = new List<ValidationProblem>();
+        List<ValidationProblem>? found = null;
         for (var i = 0; i < mounts.Count; i++)
         {
-            var mountAt = $"{at}.volumeMounts[{i}]";
-            if (Added(mounts[i]) is { } op)
+            if (mounts[i] >= 0)
             {
-                ContainerValidator.ValidateVolumeMount(ValueOf(patch[op]).Node, mountAt, volumes, paths, problems);
+                // Checked where it is; the path is written only for a problem.
+                found ??= [];
+                var start = found.Count;
+                ContainerValidator.ValidateVolumeMount(ValueOf(patch[mounts[i]]).Node, string.Empty, volumes, paths, found);
+                for (var j = start; j < found.Count; j++)
+                {
+                    problems.Add(found[j] with { Field = $"spec.containers[{container}].volumeMounts[{i}]{found[j].Field}" });
+                }
             }
             else
             {
                 // Only its path matters to the mounts after it.
-                var own = ownMounts[Original(mounts[i])];
-                var path = own.ValueKind == JsonValueKind.Object && own.TryGetProperty("mountPath", out var p) && p.ValueKind == JsonValueKind.String
-                    ? new JsonObject { ["mountPath"] = p.GetString() }
-                    : null;
-                ContainerValidator.ValidateVolumeMount(path, mountAt, null, paths, unchanged);
+                ContainerValidator.CountMountPath(Name(ownMounts[Original(mounts[i])], "mountPath"u8), paths);
             }
         }
     }
+
+    /// <summary>The index in the pod's own list of an element that was there (its marker is negative).</summary>
+    private static int Original(int marker) => -1 - marker;
 
     /// <summary>
-    /// The pod's metadata and spec as the patch sees them: objects where it has objects, arrays
-    /// of markers (an element's index, negative) where it has arrays, and for each app container
-    /// its volumeMounts. Nothing else is copied.
+    /// The pod as the patch sees it: whether it has metadata and annotations, and its lists as
+    /// markers, an element's own index (negative: <c>-1 - index</c>) or the index of the operation
+    /// that adds it; for each app container, its mounts the same way. Applying an operation checks
+    /// that its path exists where the API server will apply it, as RFC 6902 requires of an add.
     /// </summary>
-    private static JsonObject Shape(JsonElement pod)
+    private sealed class PodShape
     {
-        var shape = new JsonObject();
-        if (pod.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
-        {
-            shape["metadata"] = metadata.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Object
-                ? new JsonObject { ["annotations"] = new JsonObject() }
-                : new JsonObject();
-        }
+        private int metadata; // 0: none, 1: an object, 2: an object with annotations
+        private bool hasVolumes;
+        private bool hasInit;
 
-        var spec = new JsonObject();
-        shape["spec"] = spec;
-        var podSpec = pod.GetProperty("spec");
-        foreach (var field in (string[])["volumes", "initContainers", "containers"])
+        public List<int> Volumes { get; } = [];
+
+        public List<int> Init { get; } = [];
+
+        public List<AppShape> Containers { get; } = [];
+
+        public static PodShape Of(JsonElement pod, List<JsonElement> apps)
         {
-            if (!podSpec.TryGetProperty(field, out var list) || list.ValueKind != JsonValueKind.Array)
+            var shape = new PodShape();
+            if (pod.TryGetProperty("metadata"u8, out var metadata) && metadata.ValueKind == JsonValueKind.Object)
             {
-                continue;
+                shape.metadata = metadata.TryGetProperty("annotations"u8, out var annotations) && annotations.ValueKind == JsonValueKind.Object ? 2 : 1;
             }
 
-            var array = new JsonArray();
-            var i = 0;
-            foreach (var item in list.EnumerateArray())
+            var spec = pod.GetProperty("spec"u8);
+            shape.hasVolumes = Markers(spec, "volumes"u8, shape.Volumes);
+            shape.hasInit = Markers(spec, "initContainers"u8, shape.Init);
+            for (var i = 0; i < apps.Count; i++)
             {
-                array.Add(field == "containers" && item.ValueKind == JsonValueKind.Object ? AppContainer(item, i) : Mark(-1 - i));
-                i++;
+                var app = new AppShape(-1 - i, apps[i].ValueKind == JsonValueKind.Object);
+                if (app.IsObject && apps[i].TryGetProperty("volumeMounts"u8, out var mounts) && mounts.ValueKind == JsonValueKind.Array)
+                {
+                    // A volumeMounts that is not a list has no Mounts, so that appending to it fails as it would in the API server.
+                    app.Mounts = [.. Enumerable.Range(0, mounts.GetArrayLength()).Select(m => -1 - m)];
+                }
+
+                shape.Containers.Add(app);
             }
 
-            spec[field] = array;
+            return shape;
         }
 
-        return shape;
-    }
-
-    private static JsonObject AppContainer(JsonElement container, int index)
-    {
-        var shape = new JsonObject { ["#"] = -1 - index };
-        if (container.TryGetProperty("volumeMounts", out var mounts) && mounts.ValueKind != JsonValueKind.Null)
+        /// <exception cref="InvalidOperationException">The operation's path does not exist in the pod.</exception>
+        public void Apply(PatchOperation op, int index)
         {
-            // A volumeMounts that is not a list stays a scalar, so that appending to it fails as it would in the API server.
-            shape["volumeMounts"] = mounts.ValueKind == JsonValueKind.Array
-                ? new JsonArray(Enumerable.Range(0, mounts.GetArrayLength()).Select(i => (JsonNode?)Mark(-1 - i)).ToArray())
-                : JsonValue.Create(false);
+            var path = op.Path;
+            if (op.Op != "add" || !TryApply(op, index, path))
+            {
+                throw new InvalidOperationException($"path {path} does not exist");
+            }
         }
 
-        return shape;
+        private bool TryApply(PatchOperation op, int index, string path)
+        {
+            var tokens = path.Split('/');
+            switch (tokens)
+            {
+                case ["", "metadata"]:
+                    metadata = op.Value is JsonObject value && value["annotations"] is JsonObject ? 2 : 1;
+                    return true;
+                case ["", "metadata", "annotations"] when metadata > 0:
+                    metadata = 2;
+                    return true;
+                case ["", "metadata", "annotations", _]:
+                    return metadata == 2;
+                case ["", "spec", "volumes", .. var rest]:
+                    return AddTo(Volumes, ref hasVolumes, rest, op, index);
+                case ["", "spec", "initContainers", .. var rest]:
+                    return AddTo(Init, ref hasInit, rest, op, index);
+                case ["", "spec", "containers", var at, "volumeMounts", .. var rest] when Index(at) is { } i && i < Containers.Count:
+                    // Only the pod's own containers get mounts (an added one is checked as it was rendered).
+                    var container = Containers[i];
+                    var mounts = container.Mounts ?? [];
+                    var exists = container.Mounts is not null;
+                    if (container.Marker >= 0 || !container.IsObject || !AddTo(mounts, ref exists, rest, op, index))
+                    {
+                        return false;
+                    }
+
+                    container.Mounts = mounts;
+                    return true;
+                case ["", "spec", "containers", .. var rest] when rest.Length <= 1:
+                    var markers = Containers.ConvertAll(c => c.Marker);
+                    var hasContainers = true;
+                    if (!AddTo(markers, ref hasContainers, rest, op, index))
+                    {
+                        return false;
+                    }
+
+                    var own = Containers.ToDictionary(c => c.Marker);
+                    Containers.Clear();
+                    Containers.AddRange(markers.Select(m => own.TryGetValue(m, out var c) ? c : new AppShape(m, isObject: true)));
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        /// <summary>An add to a list: the whole list (which replaces it), its end (<c>-</c>) or an index up to its length.</summary>
+        private static bool AddTo(List<int> list, ref bool exists, string[] rest, PatchOperation op, int index)
+        {
+            switch (rest)
+            {
+                case [] when op.WrapInArray:
+                    list.Clear();
+                    list.Add(index);
+                    exists = true;
+                    return true;
+                case ["-"] when exists:
+                    list.Add(index);
+                    return true;
+                case [var at] when exists && Index(at) is { } i && i <= list.Count:
+                    list.Insert(i, index);
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        private static int? Index(string token) =>
+            int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : null;
+
+        private static bool Markers(JsonElement spec, ReadOnlySpan<byte> field, List<int> markers)
+        {
+            if (!spec.TryGetProperty(field, out var list) || list.ValueKind != JsonValueKind.Array)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < list.GetArrayLength(); i++)
+            {
+                markers.Add(-1 - i);
+            }
+
+            return true;
+        }
     }
 
-    /// <summary>What the shape gets for an operation: a marker holding the operation's index.</summary>
-    private static JsonNode? Marker(PatchOperation op, int index) => op.IsRaw
-        ? op.WrapInArray ? new JsonArray(Mark(index)) : Mark(index)
-        : op.NewValue();
-
-    private static JsonValue Mark(int value) => JsonValue.Create(value);
-
-    /// <summary>The operation whose value this is, or null for an element of the pod's own.</summary>
-    private static int? Added(JsonNode? node) => Marked(node) is var m and >= 0 ? m : (int?)null;
-
-    /// <summary>The index in the pod's own list of an element that was there.</summary>
-    private static int Original(JsonNode? node) => -1 - Marked(node);
-
-    private static int Marked(JsonNode? node) => node switch
+    /// <summary>An app container as the patch sees it: the pod's own (a negative marker) or added, and its mounts.</summary>
+    private sealed class AppShape(int marker, bool isObject)
     {
-        JsonObject o => o["#"]!.GetValue<int>(),
-        JsonValue v => v.GetValue<int>(),
-        _ => throw new InvalidOperationException("the guard's shape lost a marker"),
-    };
+        public int Marker { get; } = marker;
 
-    private static List<JsonElement> Entries(JsonElement spec, string field) =>
+        public bool IsObject { get; } = isObject;
+
+        public List<int>? Mounts { get; set; }
+    }
+
+    private static List<JsonElement> Entries(JsonElement spec, ReadOnlySpan<byte> field) =>
         spec.TryGetProperty(field, out var list) && list.ValueKind == JsonValueKind.Array ? [.. list.EnumerateArray()] : [];
 
-    private static string? Name(JsonElement item) =>
-        item.ValueKind == JsonValueKind.Object && item.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
+    private static string? Name(JsonElement item) => Name(item, "name"u8);
+
+    private static string? Name(JsonElement item, ReadOnlySpan<byte> field) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(field, out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
 
     private static RawValue ValueOf(PatchOperation op) =>
         MemoryMarshal.TryGetArray(op.Raw, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
@@ -270,8 +357,8 @@ internal static class InjectionGuard
 
         public string? Name { get; }
 
-        /// <summary>The container rules on this value as a container at <paramref name="at"/>.</summary>
-        public void ValidateContainer(string at, HashSet<string> volumes, List<ValidationProblem> problems)
+        /// <summary>The container rules on this value as the container at <paramref name="index"/> of <c>spec.</c><paramref name="field"/>.</summary>
+        public void ValidateContainer(string field, int index, HashSet<string> volumes, List<ValidationProblem> problems)
         {
             if (Node is null)
             {
@@ -282,7 +369,7 @@ internal static class InjectionGuard
             // there, and if one is not, the container is checked in full against the pod's volumes.
             if (!mountNames.All(volumes.Contains))
             {
-                ContainerValidator.Validate(JsonNode.Parse(json)!.AsObject(), at, volumes, problems);
+                ContainerValidator.Validate(JsonNode.Parse(json)!.AsObject(), $"spec.{field}[{index}]", volumes, problems);
                 return;
             }
 
@@ -296,7 +383,7 @@ internal static class InjectionGuard
 
             foreach (var problem in own)
             {
-                problems.Add(problem with { Field = at + problem.Field });
+                problems.Add(problem with { Field = $"spec.{field}[{index}]{problem.Field}" });
             }
         }
     }

@@ -6,6 +6,8 @@ namespace SidecarInjector.Webhook.Injection;
 /// <param name="Code">What kind of skip it was, for code that acts on it (<see cref="NotSelected"/>), or null.</param>
 public sealed record PolicyDecision(string Policy, bool Injected, string Reason, string? Code = null)
 {
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> NoOverrides = new Dictionary<string, IReadOnlyList<string>>();
+
     /// <summary>The policy's opt-in, namespaceSelector or podSelector did not select the pod.</summary>
     public const string NotSelected = "NotSelected";
 
@@ -13,5 +15,5 @@ public sealed record PolicyDecision(string Policy, bool Injected, string Reason,
     public IReadOnlyList<SidecarSpec> Sidecars { get; init; } = [];
 
     /// <summary>Per sidecar, the fields the pod's overrides set; empty when none were applied.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<string>> Overridden { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Overridden { get; init; } = NoOverrides;
 }

@@ -135,6 +135,35 @@ public sealed class MutationCacheTests
     }
 
     [Fact]
+    public void Keeps_an_answer_only_for_a_pod_seen_before()
+    {
+        var cache = new MutationCache();
+        var pod = Encoding.UTF8.GetBytes("""{"metadata":{"name":"web-0"}}""");
+        var key = MutationCache.KeyOf(pod, "*", "shop", null);
+
+        Assert.False(cache.Admit(key));
+        Assert.True(cache.Admit(key));
+        Assert.True(cache.Admit(key));
+        // The same pod in another namespace, or under one policy's path, is another answer.
+        Assert.False(cache.Admit(MutationCache.KeyOf(pod, "*", "other", null)));
+        Assert.False(cache.Admit(MutationCache.KeyOf(pod, "logs", "shop", null)));
+    }
+
+    [Fact]
+    public void Forgets_pods_seen_once_after_many_others_have_come()
+    {
+        var cache = new MutationCache();
+        var first = MutationCache.KeyOf(Encoding.UTF8.GetBytes("""{"metadata":{"name":"web-0"}}"""), "*", "shop", null);
+        Assert.False(cache.Admit(first));
+
+        // A StatefulSet of 50,000 pods later, web-0 is as new as it was: a stream of distinct pods keeps nothing.
+        var admitted = Enumerable.Range(1, 50_000).Count(i => cache.Admit(MutationCache.KeyOf(Encoding.UTF8.GetBytes($"{{\"metadata\":{{\"name\":\"web-{i}\"}}}}"), "*", "shop", null)));
+
+        Assert.Equal(0, admitted);
+        Assert.False(cache.Admit(first));
+    }
+
+    [Fact]
     public void A_hash_collision_is_a_miss_because_the_pod_bytes_are_compared()
     {
         var cache = new MutationCache();

@@ -34,7 +34,13 @@ public sealed class MutationCache
     /// <summary>Distinct pods kept per prefix; more pods with the same first bytes take the parsing path.</summary>
     private const int PodsPerPrefix = 8;
 
+    /// <summary>Slots of <see cref="seenOnce"/>: a pod is kept if it comes back within a few thousand other pods.</summary>
+    private const int SeenOnceSlots = 4096;
+
     private readonly ConcurrentDictionary<Key, Entry> entries = new();
+
+    /// <summary>Hashes of keys seen once, one per slot (a newer key takes the slot): the admission filter of <see cref="Admit"/>.</summary>
+    private readonly ulong[] seenOnce = new ulong[SeenOnceSlots];
     private readonly ConcurrentDictionary<ulong, byte[][]> podsByPrefix = new();
 
     /// <summary>The policy snapshot the entries were computed under; races between snapshots only cost misses.</summary>
@@ -112,6 +118,29 @@ public sealed class MutationCache
         }
 
         length = 0;
+        return false;
+    }
+
+    /// <summary>
+    /// Whether an answer just computed for <paramref name="key"/> is worth keeping: only when the
+    /// same key was seen before (among the last few thousand; a false yes only keeps an entry).
+    /// Most pods are seen once (StatefulSet and Job pods, and in a real cluster every pod, with its
+    /// own ServiceAccount token volume); keeping their answers, and their pods' bytes, made every
+    /// such review leave about 7 KB that outlived the request, for the garbage collector to
+    /// promote and for the cache to start over every 1,024 of them. A pod that does come back (a
+    /// retry, replicas sent as one object) is computed a second time, then answered from here.
+    /// </summary>
+    public bool Admit(Key key)
+    {
+        // Any mix of the two is enough: a collision only keeps one answer that did not need keeping.
+        var hash = (((ulong)key.PodHash * 0x9E3779B97F4A7C15UL) ^ (uint)StringComparer.Ordinal.GetHashCode(key.Context)) | 1;
+        ref var slot = ref seenOnce[(int)(hash >> 52) & (SeenOnceSlots - 1)];
+        if (Volatile.Read(ref slot) == hash)
+        {
+            return true;
+        }
+
+        Volatile.Write(ref slot, hash);
         return false;
     }
 

@@ -25,13 +25,13 @@ public sealed record EventSubject(
             return null;
         }
 
-        var metadata = Child(pod, "metadata");
+        var metadata = Child(pod, "metadata"u8);
         JsonElement? owner = null;
-        if (Child(metadata, "ownerReferences", JsonValueKind.Array) is { } references)
+        if (Child(metadata, "ownerReferences"u8, JsonValueKind.Array) is { } references)
         {
             foreach (var reference in references.EnumerateArray())
             {
-                if (reference.ValueKind == JsonValueKind.Object && reference.TryGetProperty("controller", out var controller) && controller.ValueKind == JsonValueKind.True)
+                if (reference.ValueKind == JsonValueKind.Object && reference.TryGetProperty("controller"u8, out var controller) && controller.ValueKind == JsonValueKind.True)
                 {
                     owner = reference;
                     break;
@@ -41,21 +41,24 @@ public sealed record EventSubject(
 
         return new EventSubject(
             @namespace,
-            Text(metadata, "name") ?? Text(metadata, "generateName"),
-            Text(metadata, "uid"),
-            Text(owner, "apiVersion"),
-            Text(owner, "kind"),
-            Text(owner, "name"),
-            Text(owner, "uid"),
-            Text(Child(metadata, "annotations"), Annotations.Inject));
+            Text(metadata, "name"u8) ?? Text(metadata, "generateName"u8),
+            Text(metadata, "uid"u8),
+            Text(owner, "apiVersion"u8),
+            Text(owner, "kind"u8),
+            Text(owner, "name"u8),
+            Text(owner, "uid"u8),
+            Text(Child(metadata, "annotations"u8), Annotations.Inject));
     }
 
     /// <summary>Identifies the object the Events go to within a namespace: the owner's uid, else the pod's name.</summary>
     public string OwnerKey => OwnerUid ?? OwnerName ?? $"pod/{PodName}";
 
-    private static JsonElement? Child(JsonElement? parent, string key, JsonValueKind kind = JsonValueKind.Object) =>
+    private static JsonElement? Child(JsonElement? parent, ReadOnlySpan<byte> key, JsonValueKind kind = JsonValueKind.Object) =>
         parent is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty(key, out var child) && child.ValueKind == kind ? child : null;
 
-    private static string? Text(JsonElement? parent, string key) =>
+    private static string? Text(JsonElement? parent, ReadOnlySpan<byte> key) =>
         Child(parent, key, JsonValueKind.String)?.GetString();
+
+    private static string? Text(JsonElement? parent, string key) =>
+        parent is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty(key, out var child) && child.ValueKind == JsonValueKind.String ? child.GetString() : null;
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -161,7 +162,7 @@ public sealed class AdmissionReviewHandler
 
                 var warning = $"SidecarPolicy {policyName} not found; pod admitted without its sidecars";
                 var unknown = new AdmissionResponse(review.Uid, AdmissionOutcome.Unchanged, null, [warning], new Dictionary<string, string>(), [], null);
-                await WriteAsync(context, AdmissionResponseWriter.Render(unknown), review.Uid);
+                await WriteAsync(context, null, unknown, review.Uid);
                 return "not_found";
             }
 
@@ -169,7 +170,7 @@ public sealed class AdmissionReviewHandler
         }
 
         AdmissionResponse response;
-        RenderedResponse rendered;
+        RenderedResponse? rendered = null;
         Exception? failure = null;
         var labels = review.IsPodCreate ? policies.NamespaceLabels(review.Namespace) : null;
         var pod = review.IsPodCreate ? review.Object : null;
@@ -191,9 +192,9 @@ public sealed class AdmissionReviewHandler
                 return await RejectAsync(context, StatusCodes.Status400BadRequest, "bad_request", e.Message);
             }
 
-            rendered = AdmissionResponseWriter.Render(response);
-            if (key is { } missKey)
+            if (key is { } missKey && cache.Admit(missKey))
             {
+                rendered = AdmissionResponseWriter.Render(response);
                 cache.Add(missKey, podJson, set, response, rendered, podName);
             }
         }
@@ -223,12 +224,13 @@ public sealed class AdmissionReviewHandler
     private static MutationCache.Key CacheKey(ReadOnlySpan<byte> pod, string? policyName, AdmissionRequest review, IReadOnlyDictionary<string, string>? namespaceLabels) =>
         MutationCache.KeyOf(pod, policyName ?? AllPolicies, review.Namespace, namespaceLabels);
 
-    private async Task<string> AnswerAsync(HttpContext context, AdmissionRequest review, string? podName, string? policyName, AdmissionResponse response, RenderedResponse rendered, Exception? failure)
+    /// <param name="rendered">The answer already rendered (cached), or null to render <paramref name="response"/> as it is written.</param>
+    private async Task<string> AnswerAsync(HttpContext context, AdmissionRequest review, string? podName, string? policyName, AdmissionResponse response, RenderedResponse? rendered, Exception? failure)
     {
         LogDecision(review, podName, policyName ?? AllPolicies, response, failure);
         metrics.Injected(response.AppliedPolicies);
         events?.Observe(response);
-        await WriteAsync(context, rendered, review.Uid);
+        await WriteAsync(context, rendered, response, review.Uid);
         return response.Outcome switch
         {
             AdmissionOutcome.Skipped => "skipped",
@@ -287,15 +289,29 @@ public sealed class AdmissionReviewHandler
             : null;
     }
 
-    /// <summary>Straight into Kestrel's output pipe with a Content-Length: no per-review buffer.</summary>
-    private static async Task WriteAsync(HttpContext context, RenderedResponse rendered, string uid)
+    /// <summary>
+    /// Straight into Kestrel's output pipe with a Content-Length: a cached answer around this review's
+    /// uid, or <paramref name="response"/> (whose uid is this review's) rendered in the thread's buffer.
+    /// </summary>
+    private static async Task WriteAsync(HttpContext context, RenderedResponse? rendered, AdmissionResponse response, string uid)
     {
         var http = context.Response;
         http.StatusCode = StatusCodes.Status200OK;
         http.ContentType = "application/json";
-        var encodedUid = RenderedResponse.EncodeUid(uid).ToArray();
-        http.ContentLength = rendered.LengthWith(encodedUid);
-        rendered.WriteTo(http.BodyWriter, encodedUid);
+        if (rendered is null)
+        {
+            // Written out at once: the buffer is the thread's, and the next review on it renders there.
+            var body = AdmissionResponseWriter.RenderOnce(response);
+            http.ContentLength = body.Length;
+            http.BodyWriter.Write(body);
+        }
+        else
+        {
+            var encodedUid = RenderedResponse.EncodeUid(uid);
+            http.ContentLength = rendered.LengthWith(encodedUid);
+            rendered.WriteTo(http.BodyWriter, encodedUid);
+        }
+
         await http.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
