@@ -186,8 +186,10 @@ public sealed class MutationCacheTests
     {
         var cache = new MutationCache();
         var pod = Encoding.UTF8.GetBytes("""{"metadata":{"generateName":"checkout-7d9f8c-","labels":{"app":"checkout"}},"spec":{}}""");
+        Assert.False(cache.KnowsAnyPod);
         cache.AddUnchanged(pod, "shop", PolicySet.Empty);
 
+        Assert.True(cache.KnowsAnyPod);
         Assert.True(cache.TryMatchPod([.. pod, .. ",\"oldObject\":null}}"u8], out var length));
         Assert.Equal(pod.Length, length);
         // The same first bytes, then a different pod: it has to be parsed.

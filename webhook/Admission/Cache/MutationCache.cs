@@ -57,6 +57,12 @@ public sealed class MutationCache
     /// </summary>
     private int added;
 
+    /// <summary>Pods in the index since the last start-over: none means no review can hold a known pod.</summary>
+    private int indexed;
+
+    /// <summary>Whether any pod can be found by <see cref="TryMatchPod"/>: when none, a review is not searched for one.</summary>
+    public bool KnowsAnyPod => Volatile.Read(ref indexed) > 0;
+
     /// <summary>Bytes of pods and answers held now (see <see cref="MaxBytes"/>).</summary>
     public long Bytes => Interlocked.Read(ref bytes);
 
@@ -160,6 +166,7 @@ public sealed class MutationCache
         {
             entries.Clear();
             podsByPrefix.Clear();
+            Interlocked.Exchange(ref indexed, 0);
             Interlocked.Exchange(ref bytes, 0);
             Interlocked.Exchange(ref added, 0);
             Volatile.Write(ref policiesOfEntries, policies);
@@ -177,6 +184,7 @@ public sealed class MutationCache
                 XxHash3.HashToUInt64(pod.AsSpan(0, PrefixLength)),
                 _ => [pod],
                 (_, known) => known.Length >= PodsPerPrefix || known.Any(p => p.AsSpan().SequenceEqual(pod)) ? known : [.. known, pod]);
+            Interlocked.Increment(ref indexed);
         }
     }
 

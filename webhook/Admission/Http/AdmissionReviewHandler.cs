@@ -209,7 +209,9 @@ public sealed class AdmissionReviewHandler
     /// </summary>
     private KnownPod? TryAnswerKnownPod(ReadOnlyMemory<byte> body, string? policyName, PolicySet set)
     {
-        if (!KnownPodReader.TryRead(body.Span, cache, DocumentOptions, ref podOffsetHint, out var review, out var range)
+        // With no pod known (a stream of pods each seen once), there is nothing to look for.
+        if (!cache.KnowsAnyPod
+            || !KnownPodReader.TryRead(body.Span, cache, DocumentOptions, ref podOffsetHint, out var review, out var range)
             || !review.IsPodCreate || (policyName is not null && set.Find(policyName) is null))
         {
             return null;
