@@ -11,6 +11,8 @@ namespace SidecarInjector.Webhook.Injection;
 /// </summary>
 public sealed class CompiledPolicy
 {
+    private string? overridesAnnotation;
+
     internal CompiledPolicy(SidecarPolicy policy)
     {
         Policy = policy;
@@ -49,6 +51,9 @@ public sealed class CompiledPolicy
     }
 
     internal IReadOnlyList<(string Name, byte[] Json)> Volumes { get; }
+
+    /// <summary>The pod annotation that overrides this policy's sidecars (<see cref="Annotations.OverridesFor"/>).</summary>
+    internal string OverridesAnnotation => overridesAnnotation ??= Annotations.OverridesFor(Name);
 
     internal bool HasVolume(string name)
     {

@@ -16,6 +16,8 @@ namespace SidecarInjector.Webhook.Injection;
 /// </summary>
 public static class InjectionEngine
 {
+    private static readonly string StatusPath = "/metadata/annotations/" + JsonPointer.Escape(Annotations.Status);
+
     /// <summary>The engine on a pod as a node (the offline command, tests): read through its JSON.</summary>
     public static InjectionResult Inject(JsonObject pod, InjectionContext context, IReadOnlyList<CompiledPolicy> policies)
     {
@@ -191,7 +193,7 @@ public static class InjectionEngine
     /// </summary>
     private static ResolvedOverrides ResolveOverrides(CompiledPolicy policy, PodState state, List<string> warnings)
     {
-        var resolved = OverrideResolver.Resolve(policy.Policy.Spec, state.AnnotationValue(Annotations.OverridesFor(policy.Name)), policy.TemplateHash);
+        var resolved = OverrideResolver.Resolve(policy.Policy.Spec, state.AnnotationValue(policy.OverridesAnnotation), policy.TemplateHash);
         foreach (var problem in resolved.Refused)
         {
             warnings.Add($"policy {policy.Name}: override refused, defaults used: {problem}");
@@ -225,7 +227,7 @@ public static class InjectionEngine
                 continue;
             }
 
-            var missing = sidecar.MountedVolumes.FirstOrDefault(v => !state.VolumeNames.Contains(v) && !policy.HasVolume(v));
+            var missing = MissingVolume(sidecar, policy, state);
             if (missing is not null)
             {
                 warnings.Add($"policy {policy.Name}: sidecar {name} mounts volume {missing}, which neither the pod nor the policy has; not injected");
@@ -240,8 +242,9 @@ public static class InjectionEngine
             return 0;
         }
 
-        foreach (var (name, volume) in policy.Volumes)
+        for (var v = 0; v < policy.Volumes.Count; v++)
         {
+            var (name, volume) = policy.Volumes[v];
             if (state.VolumeNames.Contains(name))
             {
                 warnings.Add($"policy {policy.Name}: the pod already has a volume named {name}; using the pod's");
@@ -287,6 +290,20 @@ public static class InjectionEngine
 
         MountIntoAppContainers(policy, state, patch, warnings);
         return sidecars.Count;
+    }
+
+    /// <summary>A volume the sidecar mounts that neither the pod nor the policy has, or null.</summary>
+    private static string? MissingVolume(CompiledSidecar sidecar, CompiledPolicy policy, PodState state)
+    {
+        foreach (var volume in sidecar.MountedVolumes)
+        {
+            if (!state.VolumeNames.Contains(volume) && !policy.HasVolume(volume))
+            {
+                return volume;
+            }
+        }
+
+        return null;
     }
 
     private static void MountIntoAppContainers(CompiledPolicy policy, PodState state, List<PatchOperation> patch, List<string> warnings)
@@ -350,7 +367,7 @@ public static class InjectionEngine
         }
         else
         {
-            patch.Add(new PatchOperation("add", "/metadata/annotations/" + JsonPointer.Escape(Annotations.Status), value));
+            patch.Add(new PatchOperation("add", StatusPath, value));
         }
     }
 

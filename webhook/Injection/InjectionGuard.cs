@@ -179,6 +179,8 @@ internal static class InjectionGuard
     /// </summary>
     private sealed class PodShape
     {
+        private static readonly string[] AppendToken = ["-"];
+
         private int metadata; // 0: none, 1: an object, 2: an object with annotations
         private bool hasVolumes;
         private bool hasInit;
@@ -227,6 +229,18 @@ internal static class InjectionGuard
 
         private bool TryApply(PatchOperation op, int index, string path)
         {
+            // What the engine appends most, without splitting the path.
+            switch (path)
+            {
+                case "/spec/volumes/-":
+                    return AddTo(Volumes, ref hasVolumes, AppendToken, op, index);
+                case "/spec/initContainers/-":
+                    return AddTo(Init, ref hasInit, AppendToken, op, index);
+                case "/spec/containers/-":
+                    Containers.Add(new AppShape(index, isObject: true));
+                    return true;
+            }
+
             var tokens = path.Split('/');
             switch (tokens)
             {

@@ -60,8 +60,9 @@ public sealed class InjectionResult
     public byte[] PatchJsonUtf8()
     {
         var size = 2;
-        foreach (var op in Patch)
+        for (var i = 0; i < Patch.Count; i++)
         {
+            var op = Patch[i];
             size += 48 + op.Path.Length + (op.IsRaw ? op.Raw.Length + 2 : 256);
         }
 
@@ -72,8 +73,9 @@ public sealed class InjectionResult
         writer.Reset(buffer);
         {
             writer.WriteStartArray();
-            foreach (var op in Patch)
+            for (var i = 0; i < Patch.Count; i++)
             {
+                var op = Patch[i];
                 writer.WriteStartObject();
                 writer.WriteString("op", op.Op);
                 writer.WriteString("path", op.Path);
