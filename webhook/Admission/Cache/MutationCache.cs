@@ -34,8 +34,11 @@ public sealed class MutationCache
     /// <summary>Distinct pods kept per prefix; more pods with the same first bytes take the parsing path.</summary>
     private const int PodsPerPrefix = 8;
 
-    /// <summary>Slots of <see cref="seenOnce"/>: a pod is kept if it comes back within a few thousand other pods.</summary>
-    private const int SeenOnceSlots = 4096;
+    /// <summary>
+    /// Slots of <see cref="seenOnce"/>: a pod is kept if it comes back within about a thousand other
+    /// pods (a retry comes back within seconds; as many as the cache holds answers).
+    /// </summary>
+    private const int SeenOnceSlots = 1024;
 
     private readonly ConcurrentDictionary<Key, Entry> entries = new();
 
@@ -129,7 +132,7 @@ public sealed class MutationCache
 
     /// <summary>
     /// Whether an answer just computed for <paramref name="key"/> is worth keeping: only when the
-    /// same key was seen before (among the last few thousand; a false yes only keeps an entry).
+    /// same key was seen before (among the last thousand or so; a false yes only keeps an entry).
     /// Most pods are seen once (StatefulSet and Job pods, and in a real cluster every pod, with its
     /// own ServiceAccount token volume); keeping their answers, and their pods' bytes, made every
     /// such review leave about 7 KB that outlived the request, for the garbage collector to
@@ -140,7 +143,7 @@ public sealed class MutationCache
     {
         // Any mix of the two is enough: a collision only keeps one answer that did not need keeping.
         var hash = (((ulong)key.PodHash * 0x9E3779B97F4A7C15UL) ^ (uint)StringComparer.Ordinal.GetHashCode(key.Context)) | 1;
-        ref var slot = ref seenOnce[(int)(hash >> 52) & (SeenOnceSlots - 1)];
+        ref var slot = ref seenOnce[(int)(hash >> 54) & (SeenOnceSlots - 1)];
         if (Volatile.Read(ref slot) == hash)
         {
             return true;
