@@ -376,7 +376,7 @@ public static class InjectionEngine
     {
         public bool HasMetadata;
         public JsonElement? PodAnnotations;
-        public Dictionary<string, string> Labels = new(StringComparer.Ordinal);
+        public IReadOnlyDictionary<string, string>? Labels;
         public SortedDictionary<string, string> Status = new(StringComparer.Ordinal);
         public bool HasInitContainers;
         public bool ContainersExist = true;
@@ -428,20 +428,7 @@ public static class InjectionEngine
 
                 if (Has(metadata, "labels"u8, out var labels))
                 {
-                    if (labels.ValueKind != JsonValueKind.Object)
-                    {
-                        throw new InjectionException("metadata.labels must be an object");
-                    }
-
-                    foreach (var label in labels.EnumerateObject())
-                    {
-                        state.Labels[label.Name] = label.Value.ValueKind switch
-                        {
-                            JsonValueKind.String => label.Value.GetString()!,
-                            JsonValueKind.Null => string.Empty,
-                            _ => label.Value.GetRawText(),
-                        };
-                    }
+                    state.Labels = labels.ValueKind == JsonValueKind.Object ? new LabelsView(labels) : throw new InjectionException("metadata.labels must be an object");
                 }
 
                 state.Status = InjectionStatus.Parse(state.AnnotationValue(Annotations.Status));
@@ -527,6 +514,50 @@ public static class InjectionEngine
 
             return true;
         }
+    }
+
+    /// <summary>
+    /// The pod's labels as selectors read them, looked up in the parsed pod instead of copied: a
+    /// selector asks for a few keys. A value that is not a string reads as its JSON, null as empty.
+    /// </summary>
+    private sealed class LabelsView(JsonElement labels) : IReadOnlyDictionary<string, string>
+    {
+        public int Count => labels.GetPropertyCount();
+
+        public IEnumerable<string> Keys => this.Select(l => l.Key);
+
+        public IEnumerable<string> Values => this.Select(l => l.Value);
+
+        public string this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException(key);
+
+        public bool ContainsKey(string key) => labels.TryGetProperty(key, out _);
+
+        public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out string value)
+        {
+            value = labels.TryGetProperty(key, out var label) ? Text(label) : null;
+            return value is not null;
+        }
+
+        public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
+        {
+            // The last of a repeated key counts, as in a lookup.
+            var all = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var label in labels.EnumerateObject())
+            {
+                all[label.Name] = Text(label.Value);
+            }
+
+            return all.GetEnumerator();
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        private static string Text(JsonElement value) => value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString()!,
+            JsonValueKind.Null => string.Empty,
+            _ => value.GetRawText(),
+        };
     }
 
     private sealed class AppContainer(string name)

@@ -179,6 +179,7 @@ internal static class InjectionGuard
     /// </summary>
     private sealed class PodShape
     {
+        private const string ContainersPrefix = "/spec/containers/";
         private static readonly string[] AppendToken = ["-"];
 
         private int metadata; // 0: none, 1: an object, 2: an object with annotations
@@ -241,6 +242,23 @@ internal static class InjectionGuard
                     return true;
             }
 
+            // A mount into an app container: /spec/containers/{i}/volumeMounts, or .../volumeMounts/-.
+            if (path.StartsWith(ContainersPrefix, StringComparison.Ordinal))
+            {
+                var rest = path.AsSpan(ContainersPrefix.Length);
+                var slash = rest.IndexOf('/');
+                if (slash > 0 && int.TryParse(rest[..slash], NumberStyles.None, CultureInfo.InvariantCulture, out var at))
+                {
+                    switch (rest[slash..])
+                    {
+                        case "/volumeMounts":
+                            return AddMount(at, [], op, index);
+                        case "/volumeMounts/-":
+                            return AddMount(at, AppendToken, op, index);
+                    }
+                }
+            }
+
             var tokens = path.Split('/');
             switch (tokens)
             {
@@ -256,18 +274,8 @@ internal static class InjectionGuard
                     return AddTo(Volumes, ref hasVolumes, rest, op, index);
                 case ["", "spec", "initContainers", .. var rest]:
                     return AddTo(Init, ref hasInit, rest, op, index);
-                case ["", "spec", "containers", var at, "volumeMounts", .. var rest] when Index(at) is { } i && i < Containers.Count:
-                    // Only the pod's own containers get mounts (an added one is checked as it was rendered).
-                    var container = Containers[i];
-                    var mounts = container.Mounts ?? [];
-                    var exists = container.Mounts is not null;
-                    if (container.Marker >= 0 || !container.IsObject || !AddTo(mounts, ref exists, rest, op, index))
-                    {
-                        return false;
-                    }
-
-                    container.Mounts = mounts;
-                    return true;
+                case ["", "spec", "containers", var at, "volumeMounts", .. var rest] when Index(at) is { } i:
+                    return AddMount(i, rest, op, index);
                 case ["", "spec", "containers", .. var rest] when rest.Length <= 1:
                     var markers = Containers.ConvertAll(c => c.Marker);
                     var hasContainers = true;
@@ -283,6 +291,27 @@ internal static class InjectionGuard
                 default:
                     return false;
             }
+        }
+
+        /// <summary>An add to the mounts of the app container at <paramref name="at"/>.</summary>
+        private bool AddMount(int at, string[] rest, PatchOperation op, int index)
+        {
+            if (at >= Containers.Count)
+            {
+                return false;
+            }
+
+            // Only the pod's own containers get mounts (an added one is checked as it was rendered).
+            var container = Containers[at];
+            var mounts = container.Mounts ?? [];
+            var exists = container.Mounts is not null;
+            if (container.Marker >= 0 || !container.IsObject || !AddTo(mounts, ref exists, rest, op, index))
+            {
+                return false;
+            }
+
+            container.Mounts = mounts;
+            return true;
         }
 
         /// <summary>An add to a list: the whole list (which replaces it), its end (<c>-</c>) or an index up to its length.</summary>

@@ -57,12 +57,24 @@ public sealed class InjectionResult
 
     private JsonObject OriginalNode() => originalNode ?? JsonNode.Parse(originalPod.GetRawText())!.AsObject();
 
+    /// <summary>The patch as RFC 6902 JSON, UTF-8.</summary>
     public byte[] PatchJsonUtf8()
     {
+        var bytes = WritePatch(Patch).ToArray();
+        ReleaseIfHuge();
+        return bytes;
+    }
+
+    /// <summary>
+    /// <paramref name="patch"/> as RFC 6902 JSON in this thread's buffer: valid until the thread
+    /// writes a patch again, for an answer that uses it at once (no copy of its own).
+    /// </summary>
+    internal static ReadOnlySpan<byte> WritePatch(IReadOnlyList<PatchOperation> patch)
+    {
         var size = 2;
-        for (var i = 0; i < Patch.Count; i++)
+        for (var i = 0; i < patch.Count; i++)
         {
-            var op = Patch[i];
+            var op = patch[i];
             size += 48 + op.Path.Length + (op.IsRaw ? op.Raw.Length + 2 : 256);
         }
 
@@ -73,9 +85,9 @@ public sealed class InjectionResult
         writer.Reset(buffer);
         {
             writer.WriteStartArray();
-            for (var i = 0; i < Patch.Count; i++)
+            for (var i = 0; i < patch.Count; i++)
             {
-                var op = Patch[i];
+                var op = patch[i];
                 writer.WriteStartObject();
                 writer.WriteString("op", op.Op);
                 writer.WriteString("path", op.Path);
@@ -109,14 +121,16 @@ public sealed class InjectionResult
             writer.Flush();
         }
 
-        var bytes = buffer.WrittenSpan.ToArray();
-        if (buffer.Capacity > 1 << 20)
+        return buffer.WrittenSpan;
+    }
+
+    /// <summary>Do not keep a huge buffer alive on the thread after an unusually large patch.</summary>
+    internal static void ReleaseIfHuge()
+    {
+        if (patchBuffer?.Capacity > 1 << 20)
         {
-            // Do not keep a huge buffer alive on the thread after an unusually large patch.
             patchBuffer = null;
             patchWriter = null;
         }
-
-        return bytes;
     }
 }

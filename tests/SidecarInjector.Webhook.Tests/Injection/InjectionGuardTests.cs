@@ -69,7 +69,7 @@ public sealed class InjectionGuardTests
         Assert.Null(failure);
         Assert.Equal(AdmissionOutcome.Refused, response.Outcome);
         Assert.True(response.Allowed);
-        Assert.Null(response.Patch);
+        Assert.False(response.HasPatch);
         Assert.Contains(response.Warnings, w => w.StartsWith("sidecars not injected: the pod would fail API server validation", StringComparison.Ordinal));
         Assert.Contains("Admin_Port", response.AuditAnnotations[PodMutator.InjectionErrorAnnotation], StringComparison.Ordinal);
     }

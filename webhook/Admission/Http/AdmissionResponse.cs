@@ -1,6 +1,9 @@
 namespace SidecarInjector.Webhook.Admission;
 
-/// <summary>The answer to one AdmissionReview, plus what the edge needs for metrics and logs.</summary>
+/// <summary>
+/// The answer to one AdmissionReview, plus what the edge needs for metrics and logs. The patch is
+/// <see cref="Patch"/> (bytes) or <see cref="PatchOperations"/> (written out when the answer is).
+/// </summary>
 public sealed record AdmissionResponse(
     string Uid,
     AdmissionOutcome Outcome,
@@ -11,6 +14,15 @@ public sealed record AdmissionResponse(
     string? Message)
 {
     public bool Allowed => Outcome != AdmissionOutcome.Denied;
+
+    /// <summary>
+    /// The engine's patch as operations, when <see cref="Patch"/> is null: serialized straight into
+    /// the answer, never as bytes of its own (a distinct pod's answer is written once).
+    /// </summary>
+    public IReadOnlyList<Injection.PatchOperation>? PatchOperations { get; init; }
+
+    /// <summary>Whether the answer carries a patch.</summary>
+    public bool HasPatch => Patch is not null || PatchOperations is { Count: > 0 };
 
     /// <summary>The engine's decision per policy considered (empty when the engine did not run).</summary>
     public IReadOnlyList<Injection.PolicyDecision> Decisions { get; init; } = [];

@@ -88,6 +88,12 @@ public static class AdmissionResponseWriter
             writer.WriteString("patchType", "JSONPatch");
             writer.WriteBase64String("patch", patch);
         }
+        else if (response.PatchOperations is { Count: > 0 } operations)
+        {
+            writer.WriteString("patchType", "JSONPatch");
+            writer.WriteBase64String("patch", Injection.InjectionResult.WritePatch(operations));
+            Injection.InjectionResult.ReleaseIfHuge();
+        }
 
         if (!response.Allowed)
         {

@@ -56,7 +56,12 @@ public static class PodMutator
             // the engine's last guard applied it (to the pod's skeleton, where every operation lands) and
             // validated the result.
             var annotations = new Dictionary<string, string>(1) { [InjectedPoliciesAnnotation] = string.Join(',', result.AppliedPolicies) };
-            return new AdmissionResponse(request.Uid, AdmissionOutcome.Injected, result.PatchJsonUtf8(), warnings, annotations, result.AppliedPolicies, null) { Decisions = result.Decisions, Subject = subject };
+            return new AdmissionResponse(request.Uid, AdmissionOutcome.Injected, null, warnings, annotations, result.AppliedPolicies, null)
+            {
+                PatchOperations = result.Patch,
+                Decisions = result.Decisions,
+                Subject = subject,
+            };
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
