@@ -53,8 +53,8 @@ public static class PodMutator
             }
 
             // Our own patch was applied before it is answered, the engine's promise checked on every request:
-            // the engine's last guard applied it (to the pod's skeleton, where every operation lands) and
-            // validated the result.
+            // the engine's last guard applied it (to the pod's shape, where every operation lands) and
+            // checked what it changes (InjectionGuard).
             var annotations = new Dictionary<string, string>(1) { [InjectedPoliciesAnnotation] = string.Join(',', result.AppliedPolicies) };
             return new AdmissionResponse(request.Uid, AdmissionOutcome.Injected, null, warnings, annotations, result.AppliedPolicies, null)
             {
