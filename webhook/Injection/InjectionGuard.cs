@@ -17,7 +17,8 @@ namespace SidecarInjector.Webhook.Injection;
 /// applied to the pod's shape (its lists, with a marker for each element, and its app containers'
 /// mounts), which proves every operation applies where the API server will apply it; then only
 /// what the patch can change is checked. The pod-level rules (volume and container names) run
-/// on the names before and after; an injected container is checked once per rendering of it
+/// on the names after, and before only when there is something to subtract; an injected
+/// container is checked once per rendering of it
 /// (its problems are cached with its JSON); an app container the patch mounts into has only its
 /// new mounts checked, against its own mount paths. Its other problems cannot change: a grown
 /// volume list only resolves mounts. That copy and full validation cost more than the rest of a
