@@ -180,12 +180,10 @@ internal static class InjectionGuard
     /// </summary>
     private sealed class PodShape
     {
-        private const string ContainersPrefix = "/spec/containers/";
-        private static readonly string[] AppendToken = ["-"];
-
         private int metadata; // 0: none, 1: an object, 2: an object with annotations
         private bool hasVolumes;
         private bool hasInit;
+        private bool hasContainers;
 
         public List<int> Volumes { get; } = [];
 
@@ -204,6 +202,7 @@ internal static class InjectionGuard
             var spec = pod.GetProperty("spec"u8);
             shape.hasVolumes = Markers(spec, "volumes"u8, shape.Volumes);
             shape.hasInit = Markers(spec, "initContainers"u8, shape.Init);
+            shape.hasContainers = spec.TryGetProperty("containers"u8, out var containers) && containers.ValueKind == JsonValueKind.Array;
             for (var i = 0; i < apps.Count; i++)
             {
                 var app = new AppShape(-1 - i, apps[i].ValueKind == JsonValueKind.Object);
@@ -231,37 +230,7 @@ internal static class InjectionGuard
 
         private bool TryApply(PatchOperation op, int index, string path)
         {
-            // What the engine appends most, without splitting the path.
-            switch (path)
-            {
-                case "/spec/volumes/-":
-                    return AddTo(Volumes, ref hasVolumes, AppendToken, op, index);
-                case "/spec/initContainers/-":
-                    return AddTo(Init, ref hasInit, AppendToken, op, index);
-                case "/spec/containers/-":
-                    Containers.Add(new AppShape(index, isObject: true));
-                    return true;
-            }
-
-            // A mount into an app container: /spec/containers/{i}/volumeMounts, or .../volumeMounts/-.
-            if (path.StartsWith(ContainersPrefix, StringComparison.Ordinal))
-            {
-                var rest = path.AsSpan(ContainersPrefix.Length);
-                var slash = rest.IndexOf('/');
-                if (slash > 0 && int.TryParse(rest[..slash], NumberStyles.None, CultureInfo.InvariantCulture, out var at))
-                {
-                    switch (rest[slash..])
-                    {
-                        case "/volumeMounts":
-                            return AddMount(at, [], op, index);
-                        case "/volumeMounts/-":
-                            return AddMount(at, AppendToken, op, index);
-                    }
-                }
-            }
-
-            var tokens = path.Split('/');
-            switch (tokens)
+            switch (path.Split('/'))
             {
                 case ["", "metadata"]:
                     metadata = op.Value is JsonObject value && value["annotations"] is JsonObject ? 2 : 1;
@@ -272,23 +241,13 @@ internal static class InjectionGuard
                 case ["", "metadata", "annotations", _]:
                     return metadata == 2;
                 case ["", "spec", "volumes", .. var rest]:
-                    return AddTo(Volumes, ref hasVolumes, rest, op, index);
+                    return AddTo(Volumes, ref hasVolumes, rest, op, index, static i => i);
                 case ["", "spec", "initContainers", .. var rest]:
-                    return AddTo(Init, ref hasInit, rest, op, index);
+                    return AddTo(Init, ref hasInit, rest, op, index, static i => i);
                 case ["", "spec", "containers", var at, "volumeMounts", .. var rest] when Index(at) is { } i:
                     return AddMount(i, rest, op, index);
-                case ["", "spec", "containers", .. var rest] when rest.Length <= 1:
-                    var markers = Containers.ConvertAll(c => c.Marker);
-                    var hasContainers = true;
-                    if (!AddTo(markers, ref hasContainers, rest, op, index))
-                    {
-                        return false;
-                    }
-
-                    var own = Containers.ToDictionary(c => c.Marker);
-                    Containers.Clear();
-                    Containers.AddRange(markers.Select(m => own.TryGetValue(m, out var c) ? c : new AppShape(m, isObject: true)));
-                    return true;
+                case ["", "spec", "containers", .. var rest]:
+                    return AddTo(Containers, ref hasContainers, rest, op, index, static i => new AppShape(i, isObject: true));
                 default:
                     return false;
             }
@@ -306,7 +265,7 @@ internal static class InjectionGuard
             var container = Containers[at];
             var mounts = container.Mounts ?? [];
             var exists = container.Mounts is not null;
-            if (container.Marker >= 0 || !container.IsObject || !AddTo(mounts, ref exists, rest, op, index))
+            if (container.Marker >= 0 || !container.IsObject || !AddTo(mounts, ref exists, rest, op, index, static i => i))
             {
                 return false;
             }
@@ -315,21 +274,24 @@ internal static class InjectionGuard
             return true;
         }
 
-        /// <summary>An add to a list: the whole list (which replaces it), its end (<c>-</c>) or an index up to its length.</summary>
-        private static bool AddTo(List<int> list, ref bool exists, string[] rest, PatchOperation op, int index)
+        /// <summary>
+        /// An add to a list: the whole list (which replaces it), its end (<c>-</c>) or an index up to its
+        /// length; <paramref name="added"/> makes the list's entry for the operation at <paramref name="index"/>.
+        /// </summary>
+        private static bool AddTo<T>(List<T> list, ref bool exists, string[] rest, PatchOperation op, int index, Func<int, T> added)
         {
             switch (rest)
             {
                 case [] when op.WrapInArray:
                     list.Clear();
-                    list.Add(index);
+                    list.Add(added(index));
                     exists = true;
                     return true;
                 case ["-"] when exists:
-                    list.Add(index);
+                    list.Add(added(index));
                     return true;
                 case [var at] when exists && Index(at) is { } i && i <= list.Count:
-                    list.Insert(i, index);
+                    list.Insert(i, added(index));
                     return true;
                 default:
                     return false;
